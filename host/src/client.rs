@@ -1,0 +1,334 @@
+//! Requests to a board: sequence numbers, timeouts, bounded retries, and
+//! owned replies.
+
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use zest_proto::{
+    encode_frame, DecodeError, Feed, FrameDecoder, FrameError, RejectReason, Request, Response,
+    Stats, ENCODED_BUF_LEN, FRAME_DELIMITER, MAX_ECHO_LEN, PROTOCOL_VERSION,
+};
+
+use crate::link::{Link, PortSpec};
+use crate::{Error, Result};
+
+/// How long to wait and how often to try.
+#[derive(Debug, Clone, Copy)]
+pub struct Patience {
+    /// Wait for one reply.
+    pub timeout: Duration,
+    /// Extra attempts after the first (for idempotent requests).
+    pub retries: u32,
+    /// How long to keep trying to connect (TCP, Unix).
+    pub connect: Duration,
+}
+
+impl Default for Patience {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_millis(1000),
+            retries: 2,
+            connect: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Who the board is (owned form of [`zest_proto::Identity`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BoardIdentity {
+    /// Firmware version.
+    pub firmware_version: String,
+    /// Protocol version the firmware speaks.
+    pub protocol_version: u8,
+    /// Board name.
+    pub board: String,
+    /// PL accelerator version, if its ID register answered.
+    pub accelerator: Option<u16>,
+    /// Loaded model id, if any.
+    pub model_id: Option<u64>,
+    /// Largest frame the firmware accepts.
+    pub max_frame_len: u32,
+}
+
+/// A decoded reply, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// See [`Response::Identity`].
+    Identity(BoardIdentity),
+    /// See [`Response::Echo`].
+    Echo(Vec<u8>),
+    /// See [`Response::Stats`].
+    Stats(Stats),
+    /// See [`Response::Rejected`].
+    Rejected(RejectReason),
+}
+
+impl Reply {
+    fn from_response(r: Response<'_>) -> Self {
+        match r {
+            Response::Identity(id) => Reply::Identity(BoardIdentity {
+                firmware_version: id.firmware_version.to_string(),
+                protocol_version: id.protocol_version,
+                board: id.board.to_string(),
+                accelerator: id.accelerator,
+                model_id: id.model_id,
+                max_frame_len: id.max_frame_len,
+            }),
+            Response::Echo(d) => Reply::Echo(d.to_vec()),
+            Response::Stats(s) => Reply::Stats(s),
+            Response::Rejected(r) => Reply::Rejected(r),
+        }
+    }
+
+    /// Short name of the reply kind, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reply::Identity(_) => "Identity",
+            Reply::Echo(_) => "Echo",
+            Reply::Stats(_) => "Stats",
+            Reply::Rejected(_) => "Rejected",
+        }
+    }
+}
+
+/// One frame as received: its sequence number and reply, or why it was bad.
+pub type Received = std::result::Result<(u16, Reply), FrameError>;
+
+/// A connection to one board.
+pub struct BoardClient {
+    link: Link,
+    port: String,
+    patience: Patience,
+    decoder: Box<FrameDecoder<ENCODED_BUF_LEN>>,
+    pending: Vec<u8>,
+    next_seq: u16,
+    /// Replies that arrived damaged, or late for an earlier request.
+    pub discarded: u64,
+}
+
+fn request_name(req: &Request<'_>) -> &'static str {
+    match req {
+        Request::Identify => "Identify",
+        Request::Echo(_) => "Echo",
+        Request::Stats => "Stats",
+    }
+}
+
+impl BoardClient {
+    /// Connects to the board at `spec`.
+    pub fn connect(spec: &PortSpec, patience: Patience) -> Result<Self> {
+        let link = Link::open(spec, patience.connect)?;
+        Ok(Self::over(link, spec.to_string(), patience))
+    }
+
+    /// Uses an already open link.
+    pub fn over(link: Link, port: String, patience: Patience) -> Self {
+        Self {
+            link,
+            port,
+            patience,
+            decoder: Box::new(FrameDecoder::new()),
+            pending: Vec::new(),
+            next_seq: 1,
+            discarded: 0,
+        }
+    }
+
+    /// The port, as given.
+    pub fn port(&self) -> &str {
+        &self.port
+    }
+
+    fn link_err(&self, action: &'static str, source: io::Error) -> Error {
+        Error::Link {
+            port: self.port.clone(),
+            action,
+            source,
+        }
+    }
+
+    /// A fresh sequence number (never 0: the board uses 0 for replies to
+    /// frames it could not attribute).
+    fn take_seq(&mut self) -> u16 {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.checked_add(1).unwrap_or(1);
+        seq
+    }
+
+    /// Writes raw bytes to the board, exactly as given (for link tests and
+    /// fault injection).
+    pub fn send_raw(&mut self, bytes: &[u8]) -> Result<()> {
+        self.link
+            .write_all(bytes)
+            .and_then(|_| self.link.flush())
+            .map_err(|e| self.link_err("write", e))
+    }
+
+    /// Sends one request frame, preceded by a delimiter that ends any
+    /// partial frame on the line. Returns its sequence number.
+    pub fn send(&mut self, req: &Request<'_>) -> Result<u16> {
+        let seq = self.take_seq();
+        let mut wire = vec![0u8; ENCODED_BUF_LEN + 1];
+        wire[0] = FRAME_DELIMITER;
+        let n = encode_frame(seq, req, &mut wire[1..])
+            .map_err(|e| Error::TooLarge(format!("{}: {e}", request_name(req))))?;
+        self.send_raw(&wire[..n + 1])?;
+        Ok(seq)
+    }
+
+    /// Waits until `deadline` for the next frame from the board.
+    /// `Ok(None)` means nothing arrived in time.
+    pub fn receive(&mut self, deadline: Instant) -> Result<Option<Received>> {
+        let mut buf = [0u8; 4096];
+        loop {
+            if !self.pending.is_empty() {
+                let pending = std::mem::take(&mut self.pending);
+                let (frame, used) = match self.decoder.feed(&pending) {
+                    Feed::Consumed => (None, pending.len()),
+                    Feed::Frame { result, rest } => {
+                        let received = result.and_then(|f| {
+                            f.decode::<Response>()
+                                .map(|r| (f.seq, Reply::from_response(r)))
+                        });
+                        (Some(received), pending.len() - rest.len())
+                    }
+                };
+                self.pending = pending[used..].to_vec();
+                if let Some(frame) = frame {
+                    return Ok(Some(frame));
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            self.link
+                .set_read_timeout(deadline - now)
+                .map_err(|e| self.link_err("set timeout", e))?;
+            match self.link.read(&mut buf) {
+                Ok(0) => {
+                    return Err(self.link_err(
+                        "read",
+                        io::Error::new(io::ErrorKind::UnexpectedEof, "the board closed the link"),
+                    ))
+                }
+                Ok(n) => self.pending.extend_from_slice(&buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => return Err(self.link_err("read", e)),
+            }
+        }
+    }
+
+    /// Sends `req` once and waits up to one timeout for its reply.
+    /// `Ok(None)`: no reply in time. Stale and damaged frames are skipped.
+    pub fn try_once(&mut self, req: &Request<'_>) -> Result<Option<Reply>> {
+        let seq = self.send(req)?;
+        let deadline = Instant::now() + self.patience.timeout;
+        while let Some(frame) = self.receive(deadline)? {
+            match frame {
+                Ok((s, reply)) if s == seq => return Ok(Some(reply)),
+                // A frame of ours damaged on the way: the board could not
+                // read its seq. Give up on this attempt now, not at timeout.
+                Ok((0, Reply::Rejected(reason))) if reason != RejectReason::Busy => {
+                    self.discarded += 1;
+                    return Ok(None);
+                }
+                Err(FrameError {
+                    error: DecodeError::UnsupportedVersion { found },
+                    ..
+                }) => {
+                    return Err(Error::VersionMismatch {
+                        board: found,
+                        host: PROTOCOL_VERSION,
+                    })
+                }
+                _ => self.discarded += 1,
+            }
+        }
+        Ok(None)
+    }
+
+    /// Sends `req` and returns its reply, retrying (it must be idempotent)
+    /// on silence, damage or `Busy`, up to the configured retries.
+    pub fn request(&mut self, req: &Request<'_>) -> Result<Reply> {
+        let tries = self.patience.retries + 1;
+        for attempt in 0..tries {
+            match self.try_once(req)? {
+                Some(Reply::Rejected(RejectReason::Busy)) => {
+                    std::thread::sleep(Duration::from_millis(10 << attempt.min(6)));
+                }
+                Some(Reply::Rejected(reason)) => {
+                    return Err(Error::Rejected {
+                        request: request_name(req),
+                        reason,
+                    })
+                }
+                Some(reply) => return Ok(reply),
+                None => {}
+            }
+        }
+        Err(Error::Timeout {
+            port: self.port.clone(),
+            request: request_name(req),
+            tries,
+            timeout: self.patience.timeout,
+        })
+    }
+
+    /// Asks the board who it is, and checks it speaks our protocol version.
+    pub fn identify(&mut self) -> Result<BoardIdentity> {
+        match self.request(&Request::Identify)? {
+            Reply::Identity(id) if id.protocol_version != PROTOCOL_VERSION => {
+                Err(Error::VersionMismatch {
+                    board: id.protocol_version,
+                    host: PROTOCOL_VERSION,
+                })
+            }
+            Reply::Identity(id) => Ok(id),
+            other => Err(Error::UnexpectedReply {
+                request: "Identify",
+                got: other.kind(),
+            }),
+        }
+    }
+
+    /// Reads the board's counters.
+    pub fn stats(&mut self) -> Result<Stats> {
+        match self.request(&Request::Stats)? {
+            Reply::Stats(s) => Ok(s),
+            other => Err(Error::UnexpectedReply {
+                request: "Stats",
+                got: other.kind(),
+            }),
+        }
+    }
+
+    /// Echoes `data` once (no retry); `Ok(None)` if no reply came in time.
+    pub fn echo_once(&mut self, data: &[u8]) -> Result<Option<Vec<u8>>> {
+        if data.len() > MAX_ECHO_LEN {
+            return Err(Error::TooLarge(format!(
+                "echo payload of {} bytes exceeds the {MAX_ECHO_LEN}-byte limit",
+                data.len()
+            )));
+        }
+        match self.try_once(&Request::Echo(data))? {
+            Some(Reply::Echo(back)) => Ok(Some(back)),
+            Some(Reply::Rejected(reason)) => Err(Error::Rejected {
+                request: "Echo",
+                reason,
+            }),
+            Some(other) => Err(Error::UnexpectedReply {
+                request: "Echo",
+                got: other.kind(),
+            }),
+            None => Ok(None),
+        }
+    }
+}

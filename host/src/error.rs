@@ -1,0 +1,81 @@
+//! The one error type of the `zest` crate.
+
+use std::time::Duration;
+
+use zest_proto::RejectReason;
+
+/// Everything that can go wrong talking to a board or running QEMU.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The `--port` argument could not be understood.
+    #[error("bad port {spec:?}: {why}. Use tcp:HOST:PORT, unix:PATH or a serial device such as /dev/ttyUSB1")]
+    BadPort {
+        /// What was given.
+        spec: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// Opening or using the link failed.
+    #[error("{port}: {action}: {source}")]
+    Link {
+        /// The port, as given.
+        port: String,
+        /// What was being done.
+        action: &'static str,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A serial device could not be opened.
+    #[error("{port}: cannot open serial device: {source}. Check that it exists, that you may open it (group dialout), and that no other program (a terminal, another zest) holds it")]
+    Serial {
+        /// The device path.
+        port: String,
+        /// The underlying error.
+        source: serialport::Error,
+    },
+    /// No valid reply came in time, after every retry.
+    #[error("{port}: no reply to {request} after {tries} tries of {timeout:?} each. Check that the board is powered and booted (QEMU running, or the PYNQ-Z2 done LED lit and the firmware loaded), that {port} is the board's protocol UART (PYNQ-Z2: UART0, usually /dev/ttyUSB1), and that nothing else is talking to it")]
+    Timeout {
+        /// The port, as given.
+        port: String,
+        /// The request that went unanswered.
+        request: &'static str,
+        /// Attempts made.
+        tries: u32,
+        /// Wait per attempt.
+        timeout: Duration,
+    },
+    /// The board rejected the request.
+    #[error("the board rejected {request}: {}", reason.name())]
+    Rejected {
+        /// The request.
+        request: &'static str,
+        /// Why.
+        reason: RejectReason,
+    },
+    /// The board answered with a reply of the wrong kind.
+    #[error("the board answered {request} with an unexpected {got}")]
+    UnexpectedReply {
+        /// The request.
+        request: &'static str,
+        /// What came back.
+        got: &'static str,
+    },
+    /// The board speaks another protocol version.
+    #[error("the board speaks protocol version {board}, this zest speaks {host}: update the firmware or zest")]
+    VersionMismatch {
+        /// Board's version.
+        board: u8,
+        /// Ours.
+        host: u8,
+    },
+    /// A request too large for one frame.
+    #[error("request too large: {0}")]
+    TooLarge(String),
+    /// Starting or running QEMU failed.
+    #[error("qemu: {0}")]
+    Qemu(String),
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,19 @@
+//! # zest
+//!
+//! Host side of zest: talk to a zest board (a Zynq-7000 running the zest
+//! firmware, or the same firmware under QEMU) over a serial line, a TCP
+//! bridge or a Unix socket.
+//!
+//! * [`link`]: where the board is ([`link::PortSpec`]) and the byte stream to it.
+//! * [`client`]: requests with sequence numbers, timeouts and bounded retries.
+//! * [`ping`]: round-trip and throughput measurement.
+//! * [`qemu`]: boot the firmware under `qemu-system-arm`, always reaped.
+#![warn(missing_docs)]
+
+pub mod client;
+mod error;
+pub mod link;
+pub mod ping;
+pub mod qemu;
+
+pub use error::{Error, Result};

@@ -1,0 +1,188 @@
+//! `zest`: the command-line tool.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use zest::client::{BoardClient, Patience};
+use zest::link::PortSpec;
+use zest_proto::{RejectReason, MAX_ECHO_LEN};
+
+/// zest: what an hls4ml design costs (LUT, FF, DSP, BRAM, latency, II) in
+/// microseconds, answered on the host or by a Zynq-7000 board.
+#[derive(Parser)]
+#[command(name = "zest", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Talk to a zest board: a Zynq-7000 running the zest firmware, or the
+    /// same firmware under QEMU (`cargo xtask qemu --port 4000`).
+    ///
+    /// Examples:
+    ///   zest board info  --port tcp:127.0.0.1:4000
+    ///   zest board ping  --port /dev/ttyUSB1 --count 100 --size 32
+    ///   zest board stats --port unix:/tmp/zest-uart0.sock --json
+    #[command(verbatim_doc_comment)]
+    Board {
+        #[command(subcommand)]
+        command: BoardCommand,
+    },
+}
+
+#[derive(Args, Clone)]
+struct Conn {
+    /// Where the board is: tcp:HOST:PORT (QEMU, or a serial-to-TCP bridge),
+    /// unix:PATH (QEMU Unix socket), or a serial device (PYNQ-Z2: its
+    /// USB-UART, usually /dev/ttyUSB1, 115200 8N1).
+    #[arg(long, env = "ZEST_PORT")]
+    port: String,
+    /// Milliseconds to wait for each reply.
+    #[arg(long, default_value_t = 1000)]
+    timeout_ms: u64,
+    /// Extra attempts when a reply does not come (info, stats).
+    #[arg(long, default_value_t = 2)]
+    retries: u32,
+    /// Print JSON (one object) instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum BoardCommand {
+    /// Who the board is: firmware and protocol versions, board name,
+    /// whether the PL accelerator answered, loaded model.
+    Info(Conn),
+    /// Round-trip time and throughput of echo requests.
+    Ping {
+        #[command(flatten)]
+        conn: Conn,
+        /// Number of echo requests, sent one after another.
+        #[arg(long, default_value_t = 10)]
+        count: u32,
+        /// Payload bytes per request (at most 1024).
+        #[arg(long, default_value_t = 32)]
+        size: usize,
+    },
+    /// The board's counters: frames served, frames rejected by reason, uptime.
+    Stats(Conn),
+}
+
+impl Conn {
+    fn connect(&self) -> anyhow::Result<BoardClient> {
+        let spec: PortSpec = self.port.parse()?;
+        let patience = Patience {
+            timeout: Duration::from_millis(self.timeout_ms),
+            retries: self.retries,
+            ..Patience::default()
+        };
+        Ok(BoardClient::connect(&spec, patience)?)
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let Command::Board { command } = cli.command;
+    match command {
+        BoardCommand::Info(conn) => {
+            let mut board = conn.connect()?;
+            let id = board.identify()?;
+            if conn.json {
+                return print_json(&id);
+            }
+            println!("board             {}", id.board);
+            println!("firmware          {}", id.firmware_version);
+            println!("protocol          v{}", id.protocol_version);
+            match id.accelerator {
+                Some(v) => println!("PL accelerator    v{v} (answered its ID register)"),
+                None => println!("PL accelerator    none (soft model answers)"),
+            }
+            match id.model_id {
+                Some(m) => println!("model             {m:016x}"),
+                None => println!("model             none loaded"),
+            }
+            println!("max frame         {} bytes", id.max_frame_len);
+        }
+        BoardCommand::Ping { conn, count, size } => {
+            anyhow::ensure!(
+                size <= MAX_ECHO_LEN,
+                "--size {size} is larger than the {MAX_ECHO_LEN}-byte echo limit"
+            );
+            anyhow::ensure!(count > 0, "--count must be at least 1");
+            let mut board = conn.connect()?;
+            board.identify().context("board did not identify itself")?;
+            let report = zest::ping::ping(&mut board, count, size, |_| {})?;
+            if conn.json {
+                return print_json(&report);
+            }
+            println!(
+                "{} x {} B to {}: {} received, {} lost, {} corrupted",
+                report.sent,
+                report.size,
+                report.port,
+                report.received,
+                report.lost,
+                report.corrupted
+            );
+            println!(
+                "rtt min/median/p99/max = {:.1}/{:.1}/{:.1}/{:.1} µs",
+                report.rtt_min_us, report.rtt_median_us, report.rtt_p99_us, report.rtt_max_us
+            );
+            println!(
+                "{:.0} requests/s, {:.1} kB/s payload each way",
+                report.requests_per_s,
+                report.payload_bytes_per_s / 1e3
+            );
+            anyhow::ensure!(
+                report.lost == 0 && report.corrupted == 0,
+                "the link lost or corrupted echoes"
+            );
+        }
+        BoardCommand::Stats(conn) => {
+            let mut board = conn.connect()?;
+            let s = board.stats()?;
+            let uptime_s = s.uptime_ticks as f64 / f64::from(s.tick_hz.max(1));
+            if conn.json {
+                let rejected: serde_json::Map<String, serde_json::Value> = RejectReason::ALL
+                    .iter()
+                    .map(|r| (r.name().to_string(), s.rejected.get(*r).into()))
+                    .collect();
+                return print_json(&serde_json::json!({
+                    "frames_served": s.frames_served,
+                    "rejected": rejected,
+                    "uptime_ticks": s.uptime_ticks,
+                    "tick_hz": s.tick_hz,
+                    "uptime_s": uptime_s,
+                }));
+            }
+            println!("frames served     {}", s.frames_served);
+            println!("frames rejected   {}", s.rejected.total());
+            for r in RejectReason::ALL {
+                println!("  {:<20} {}", r.name(), s.rejected.get(r));
+            }
+            println!(
+                "uptime            {uptime_s:.3} s ({} ticks at {} Hz)",
+                s.uptime_ticks, s.tick_hz
+            );
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zest: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
