@@ -97,7 +97,7 @@ mod tests {
 
     #[test]
     fn percentiles_pick_sorted_ranks() {
-        let v: Vec<Duration> = (1..=101).map(|us| Duration::from_micros(us)).collect();
+        let v: Vec<Duration> = (1..=101).map(Duration::from_micros).collect();
         assert_eq!(percentile(&v, 0.0), 1.0);
         assert_eq!(percentile(&v, 0.5), 51.0);
         assert_eq!(percentile(&v, 1.0), 101.0);

@@ -1,1 +1,212 @@
-fn main() {}
+//! `cargo xtask`: build orchestration for zest.
+//!
+//! ```text
+//! cargo xtask firmware [--board qemu|pynq-z2]   build the firmware ELF, print its path
+//! cargo xtask qemu --port P                     boot it under QEMU, UART0 on tcp:127.0.0.1:P
+//! cargo xtask demo                              the main job on the embedded default
+//! cargo xtask test                              everything CI checks
+//! cargo xtask bench                             link figures (RTT, bytes/s)
+//! ```
+//!
+//! Missing system packages are installed with apt-get when running as root;
+//! otherwise the exact command to run is printed.
+
+mod bench;
+mod setup;
+mod toolchain;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build orchestration for zest")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+/// Board the firmware is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Board {
+    /// QEMU's xilinx-zynq-a9 machine.
+    Qemu,
+    /// TUL PYNQ-Z2 (xc7z020clg400-1).
+    PynqZ2,
+}
+
+impl Board {
+    fn name(self) -> &'static str {
+        match self {
+            Board::Qemu => "qemu",
+            Board::PynqZ2 => "pynq-z2",
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build the firmware ELF (release) and print its path.
+    Firmware {
+        /// Board to build for.
+        #[arg(long, value_enum, default_value_t = Board::Qemu)]
+        board: Board,
+    },
+    /// Boot the firmware under qemu-system-arm: UART0 (protocol) on
+    /// tcp:127.0.0.1:PORT, UART1 (log) to a file. Runs until Ctrl-C.
+    Qemu {
+        /// TCP port for UART0.
+        #[arg(long, default_value_t = 4000)]
+        port: u16,
+        /// Firmware log file (default: target/qemu-uart1.log).
+        #[arg(long)]
+        log: Option<PathBuf>,
+    },
+    /// The main job on the embedded default: boot the board in QEMU, print
+    /// its identity, a ping summary and its counters.
+    Demo,
+    /// Everything CI checks: formatting, clippy (host and firmware), host
+    /// tests, firmware build, QEMU end-to-end tests.
+    Test,
+    /// Link benchmark: echo RTT and payload bytes/s for 32 B and 512 B over
+    /// QEMU's TCP and Unix-socket UART.
+    Bench {
+        /// Echo requests per size.
+        #[arg(long, default_value_t = 1000)]
+        count: u32,
+        /// Also write the figures as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+}
+
+/// Repository root (parent of xtask/).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the repository root")
+        .to_path_buf()
+}
+
+/// Runs a command, failing with its command line if it fails.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: $ {shown}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("failed ({status}): {shown}");
+    }
+    Ok(())
+}
+
+/// The host's cargo (the one running xtask).
+pub fn cargo() -> Command {
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn build_zest() -> Result<PathBuf> {
+    run(cargo().args(["build", "--quiet", "-p", "zest", "--bin", "zest"]))?;
+    Ok(root().join("target/debug/zest"))
+}
+
+fn demo() -> Result<()> {
+    setup::ensure_qemu()?;
+    let elf = toolchain::build_firmware(Board::Qemu)?;
+    let zest = build_zest()?;
+    let log = root().join("target/demo-uart1.log");
+    let qemu = zest::qemu::Qemu::spawn(&zest::qemu::QemuConfig {
+        elf,
+        uart0: zest::qemu::Uart0::Tcp(None),
+        log: log.clone(),
+        icount_shift: None,
+    })?;
+    let port = qemu.port().to_string();
+    println!(
+        "== zest demo: firmware booted under QEMU (pid {}), UART0 on {port}",
+        qemu.pid()
+    );
+    let steps: [(&str, &[&str]); 3] = [
+        ("board identity", &["board", "info"]),
+        (
+            "ping summary (1000 x 32 B)",
+            &["board", "ping", "--count", "1000", "--size", "32"],
+        ),
+        ("board counters", &["board", "stats"]),
+    ];
+    for (title, args) in steps {
+        println!("\n== {title}: zest {} --port {port}", args.join(" "));
+        run(Command::new(&zest).args(args).args(["--port", &port]))?;
+    }
+    drop(qemu);
+    println!("\n== firmware log ({}):", log.display());
+    print!("{}", std::fs::read_to_string(&log).unwrap_or_default());
+    println!("\n== QEMU stopped. Next: `cargo xtask qemu --port 4000` and `zest board --help`.");
+    Ok(())
+}
+
+fn test() -> Result<()> {
+    setup::ensure_qemu()?;
+    let tc = toolchain::Toolchain::find()?;
+    let root = root();
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(Command::new(tc.cargo_bin())
+        .current_dir(root.join("firmware"))
+        .args(["fmt", "--", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    tc.clippy_firmware(Board::Qemu)?;
+    let elf = tc.build_firmware(Board::Qemu)?;
+    tc.build_firmware(Board::PynqZ2)?;
+    run(cargo()
+        .args(["test", "--workspace"])
+        .env("ZEST_FIRMWARE_ELF", &elf))?;
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Cmd::Firmware { board } => {
+            let elf = toolchain::build_firmware(board)?;
+            println!("{}", elf.display());
+        }
+        Cmd::Qemu { port, log } => {
+            setup::ensure_qemu()?;
+            let elf = toolchain::build_firmware(Board::Qemu)?;
+            let log = log.unwrap_or_else(|| root().join("target/qemu-uart1.log"));
+            let mut qemu = zest::qemu::Qemu::spawn(&zest::qemu::QemuConfig {
+                elf,
+                uart0: zest::qemu::Uart0::Tcp(Some(port)),
+                log: log.clone(),
+                icount_shift: None,
+            })?;
+            println!(
+                "QEMU (pid {}) waits for a client on UART0 at {}; firmware log: {}\n\
+                 try: cargo run -p zest -- board info --port {}\nCtrl-C stops it.",
+                qemu.pid(),
+                qemu.port(),
+                log.display(),
+                qemu.port()
+            );
+            let status = qemu.wait()?;
+            if !status.success() {
+                bail!("QEMU exited with {status}: {}", qemu.qemu_messages());
+            }
+        }
+        Cmd::Demo => demo()?,
+        Cmd::Test => test()?,
+        Cmd::Bench { count, json } => bench::run(count, json.as_deref())?,
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! `cargo xtask bench`: link figures for the README.
+//!
+//! The firmware under QEMU echoes 32 B and 512 B payloads over UART0 as a
+//! TCP chardev (what `zest board --port tcp:` uses) and as a Unix socket;
+//! a plain loopback TCP echo thread, measured in the same run, is the floor
+//! no QEMU link can beat. Figures are medians of `count` sequential echoes.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Result;
+use serde::Serialize;
+use zest::client::{BoardClient, Patience};
+use zest::qemu::{Qemu, QemuConfig, Uart0};
+
+use crate::{root, setup, toolchain, Board};
+
+#[derive(Serialize)]
+struct Row {
+    link: String,
+    size: usize,
+    count: u32,
+    lost: u32,
+    rtt_median_us: f64,
+    rtt_p99_us: f64,
+    requests_per_s: f64,
+    payload_bytes_per_s: f64,
+}
+
+fn qemu_rows(elf: &Path, uart0: Uart0, label: &str, count: u32) -> Result<Vec<Row>> {
+    let qemu = Qemu::spawn(&QemuConfig {
+        elf: elf.to_path_buf(),
+        uart0,
+        log: root().join(format!("target/bench-{label}-uart1.log")),
+        icount_shift: None,
+    })?;
+    let mut client = BoardClient::connect(qemu.port(), Patience::default())?;
+    client.identify()?;
+    // Warm-up: first requests pay for QEMU's translation cache.
+    zest::ping::ping(&mut client, 50, 512, |_| {})?;
+    let mut rows = Vec::new();
+    for size in [32usize, 512] {
+        let r = zest::ping::ping(&mut client, count, size, |_| {})?;
+        rows.push(Row {
+            link: format!("QEMU UART0, {label}"),
+            size,
+            count,
+            lost: r.lost + r.corrupted,
+            rtt_median_us: r.rtt_median_us,
+            rtt_p99_us: r.rtt_p99_us,
+            requests_per_s: r.requests_per_s,
+            payload_bytes_per_s: r.payload_bytes_per_s,
+        });
+    }
+    Ok(rows)
+}
+
+/// Plain TCP echo on loopback: the cost of the host side and the kernel alone.
+fn loopback_rows(count: u32) -> Result<Vec<Row>> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let server = std::thread::spawn(move || -> std::io::Result<()> {
+        let (mut s, _) = listener.accept()?;
+        s.set_nodelay(true)?;
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = s.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            s.write_all(&buf[..n])?;
+        }
+    });
+    let mut c = TcpStream::connect(addr)?;
+    c.set_nodelay(true)?;
+    let mut rows = Vec::new();
+    for size in [32usize, 512] {
+        let data = vec![0x5Au8; size];
+        let mut back = vec![0u8; size];
+        let mut rtts = Vec::with_capacity(count as usize);
+        let start = Instant::now();
+        for _ in 0..count {
+            let t = Instant::now();
+            c.write_all(&data)?;
+            c.read_exact(&mut back)?;
+            rtts.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        let wall = start.elapsed().as_secs_f64();
+        rtts.sort_by(f64::total_cmp);
+        rows.push(Row {
+            link: "loopback TCP echo (no QEMU)".into(),
+            size,
+            count,
+            lost: 0,
+            rtt_median_us: rtts[rtts.len() / 2],
+            rtt_p99_us: rtts[(rtts.len() - 1) * 99 / 100],
+            requests_per_s: f64::from(count) / wall,
+            payload_bytes_per_s: f64::from(count) * size as f64 / wall,
+        });
+    }
+    drop(c);
+    let _ = server.join();
+    Ok(rows)
+}
+
+/// Runs the benchmark and prints a table (and JSON if asked).
+pub fn run(count: u32, json: Option<&Path>) -> Result<()> {
+    setup::ensure_qemu()?;
+    let elf = toolchain::build_firmware(Board::Qemu)?;
+    let sock = std::env::temp_dir().join(format!("zest-bench-{}.sock", std::process::id()));
+    let mut rows = qemu_rows(&elf, Uart0::Tcp(None), "tcp nodelay", count)?;
+    rows.extend(qemu_rows(
+        &elf,
+        Uart0::Unix(sock.clone()),
+        "unix socket",
+        count,
+    )?);
+    let _ = std::fs::remove_file(&sock);
+    rows.extend(loopback_rows(count)?);
+
+    println!(
+        "{:<30} {:>6} {:>6} {:>12} {:>12} {:>10} {:>12} {:>10}",
+        "link", "size B", "lost", "median µs", "p99 µs", "req/s", "kB/s each", "vs floor"
+    );
+    for r in &rows {
+        let floor = rows
+            .iter()
+            .find(|f| f.link.starts_with("loopback") && f.size == r.size)
+            .map(|f| f.rtt_median_us)
+            .unwrap_or(f64::NAN);
+        println!(
+            "{:<30} {:>6} {:>6} {:>12.1} {:>12.1} {:>10.0} {:>12.1} {:>9.0}x",
+            r.link,
+            r.size,
+            r.lost,
+            r.rtt_median_us,
+            r.rtt_p99_us,
+            r.requests_per_s,
+            r.payload_bytes_per_s / 1e3,
+            r.rtt_median_us / floor
+        );
+    }
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_string_pretty(&rows)?)?;
+        println!("figures written to {}", path.display());
+    }
+    Ok(())
+}
