@@ -169,14 +169,26 @@ fn test() -> Result<()> {
     tc.clippy_firmware(Board::Qemu)?;
     let elf = tc.build_firmware(Board::Qemu)?;
     tc.build_firmware(Board::PynqZ2)?;
+    let zest = build_zest()?;
     run(cargo()
         .args(["test", "--workspace"])
-        .env("ZEST_FIRMWARE_ELF", &elf))?;
+        .env("ZEST_FIRMWARE_ELF", &elf)
+        .env("ZEST_BIN", &zest))?;
     Ok(())
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+fn main() -> std::process::ExitCode {
+    match dispatch(Cli::parse().command) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: Cmd) -> Result<()> {
+    match command {
         Cmd::Firmware { board } => {
             let elf = toolchain::build_firmware(board)?;
             println!("{}", elf.display());
