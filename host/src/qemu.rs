@@ -60,17 +60,6 @@ pub fn free_tcp_port() -> Result<u16> {
         .map_err(|e| Error::Qemu(format!("find a free port: {e}")))
 }
 
-/// Whether `qemu-system-arm` can be run.
-pub fn available() -> bool {
-    Command::new(QEMU)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
 impl Qemu {
     /// Starts QEMU. It waits (paused) for the first client on [`Qemu::port`].
     pub fn spawn(cfg: &QemuConfig) -> Result<Qemu> {
