@@ -11,7 +11,9 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod design;
 mod error;
+pub mod keras;
 pub mod link;
 pub mod ping;
 pub mod qemu;
