@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod data;
 pub mod design;
 mod error;
 pub mod keras;

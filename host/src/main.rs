@@ -32,6 +32,23 @@ enum Command {
         #[command(subcommand)]
         command: BoardCommand,
     },
+    /// Load the synthesis records and report what was loaded, what failed
+    /// synthesis, what is malformed (with file and position) and what was
+    /// skipped (with the reason).
+    ///
+    /// Example: zest data --data ../shared/data --list-skipped
+    #[command(verbatim_doc_comment)]
+    Data {
+        /// Data directory (default: $ZEST_DATA, else ../shared/data).
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+        /// List every skipped record, not only the reasons.
+        #[arg(long)]
+        list_skipped: bool,
+        /// Print JSON (counts and issues) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -89,8 +106,73 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn data(root: Option<std::path::PathBuf>, list_skipped: bool, json: bool) -> anyhow::Result<()> {
+    let root = root.unwrap_or_else(zest::data::default_root);
+    let bar = indicatif::ProgressBar::new_spinner();
+    let report = zest::data::load_all(&root, |f| bar.set_message(f.to_string()))?;
+    bar.finish_and_clear();
+    if json {
+        return print_json(&serde_json::json!({
+            "root": root,
+            "designs": report.designs.len(),
+            "counts": report.counts,
+            "malformed": report.malformed,
+            "unusable": report.unusable,
+        }));
+    }
+    println!(
+        "{:<28} {:>7} {:>14} {:>10} {:>8}",
+        "data set", "loaded", "failed synth", "malformed", "skipped"
+    );
+    for (name, c) in &report.counts {
+        println!(
+            "{name:<28} {:>7} {:>14} {:>10} {:>8}",
+            c.loaded, c.failed_synthesis, c.malformed, c.unusable
+        );
+    }
+    println!(
+        "{} designs from {} records under {}",
+        report.designs.len(),
+        report.total(),
+        root.display()
+    );
+    for issue in &report.malformed {
+        println!("malformed: {issue}");
+    }
+    if list_skipped {
+        for issue in &report.unusable {
+            println!("skipped: {issue}");
+        }
+    } else {
+        let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
+        for issue in &report.unusable {
+            let generic = issue
+                .message
+                .split_once(": ")
+                .map_or(issue.message.as_str(), |(_, m)| m);
+            *reasons
+                .entry(format!(
+                    "{}: {generic}",
+                    issue.file.split('/').next().unwrap_or("")
+                ))
+                .or_default() += 1;
+        }
+        for (reason, n) in reasons {
+            println!("skipped {n:>3} x {reason}");
+        }
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let Command::Board { command } = cli.command;
+    let command = match cli.command {
+        Command::Board { command } => command,
+        Command::Data {
+            data: root,
+            list_skipped,
+            json,
+        } => return data(root, list_skipped, json),
+    };
     match command {
         BoardCommand::Info(conn) => {
             let mut board = conn.connect()?;

@@ -1,0 +1,165 @@
+//! The loader against the real synthesis records (`../shared/data` or
+//! `$ZEST_DATA`; these tests fail, never skip, without them).
+
+use std::path::{Path, PathBuf};
+
+use zest::data::{default_root, load_all, DatasetCounts};
+use zest::design::{IoType, LayerKind, Strategy};
+
+fn root() -> PathBuf {
+    let r = default_root();
+    assert!(
+        r.join("README.md").is_file(),
+        "synthesis records not found at {} (set ZEST_DATA)",
+        r.display()
+    );
+    r
+}
+
+fn counts(loaded: usize, failed: usize, malformed: usize, unusable: usize) -> DatasetCounts {
+    DatasetCounts {
+        loaded,
+        failed_synthesis: failed,
+        malformed,
+        unusable,
+    }
+}
+
+#[test]
+fn every_record_is_loaded_or_accounted_for() {
+    let mut files = Vec::new();
+    let report = load_all(&root(), |f| files.push(f.to_string())).expect("data root");
+    let c = |k: &str| report.counts.get(k).cloned().unwrap_or_default();
+    // Figures from the data README: 2,687 dense1 runs, 987 successful.
+    assert_eq!(c("wa-hls4ml-search-dense1"), counts(987, 1700, 0, 0));
+    // 40 + 40 dense samples; the 42 Conv2D rows lack their layer shapes.
+    assert_eq!(c("jdweitz-wa-hls4ml-csv"), counts(80, 0, 0, 42));
+    assert_eq!(c("argykokk-mlp-zynq7000"), counts(36, 0, 0, 0));
+    // 20 runs, 9 name no reuse factor... plus the two `phil` runs.
+    assert_eq!(c("kebl-cnn-vu9p"), counts(10, 0, 0, 11));
+    assert_eq!(c("pynqz2-jet-tagger"), counts(2, 0, 0, 2));
+    // 81 baselines + 3 report fixtures: 16 pooling, 21 oneAPI, 3 fixtures skipped.
+    assert_eq!(c("hls4ml-test-baselines"), counts(44, 0, 0, 40));
+    assert!(report.malformed.is_empty(), "{:?}", report.malformed);
+    assert_eq!(report.designs.len(), 987 + 80 + 36 + 10 + 2 + 44);
+    assert!(files.iter().any(|f| f.ends_with("records.json")));
+    // Every skipped record says where it is and why.
+    for issue in &report.unusable {
+        assert!(!issue.file.is_empty() && !issue.position.is_empty() && !issue.message.is_empty());
+    }
+    // Every design has layers and valid (or explicitly unknown) targets.
+    for d in &report.designs {
+        assert!(!d.layers.is_empty(), "{}", d.id);
+        for v in d.targets.to_array() {
+            assert!(
+                v.is_nan() || (v.is_finite() && v >= 0.0),
+                "{}: {:?}",
+                d.id,
+                d.targets
+            );
+        }
+    }
+}
+
+#[test]
+fn zynq_jet_tagger_record_is_read_exactly() {
+    let report = load_all(&root(), |_| {}).unwrap();
+    let d = report
+        .designs
+        .iter()
+        .find(|d| d.id == "jet_tagging-dsp-rf1")
+        .expect("jet tagger, DSP multipliers, RF 1");
+    assert!(d.realistic);
+    assert_eq!(d.part, "xc7z007s-clg225-2");
+    assert_eq!(
+        (d.strategy, d.io_type),
+        (Strategy::Latency, IoType::IoParallel)
+    );
+    let t = d.targets;
+    assert_eq!(
+        (t.lut, t.ff, t.dsp, t.bram18, t.latency_cycles, t.ii),
+        (72661.0, 85255.0, 814.0, 5.0, 58.0, 1.0)
+    );
+    let dense: Vec<(u64, u64)> = d
+        .layers
+        .iter()
+        .filter(|l| l.kind == LayerKind::Dense)
+        .map(|l| (l.n_in(), l.n_out()))
+        .collect();
+    assert_eq!(dense, vec![(16, 64), (64, 32), (32, 32), (32, 5)]);
+    assert_eq!(d.layers[0].weight.unwrap().to_string(), "ap_fixed<8,1>");
+    assert_eq!(d.layers[0].zero_weights, Some(165));
+    let per_layer = d.per_layer.as_ref().unwrap();
+    assert_eq!(per_layer.len(), d.layers.len());
+    assert_eq!(per_layer[0].unwrap().dsp, 247.0);
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("zest-data-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn copy(src: &Path, dst: &Path, edit: impl FnOnce(String) -> String) {
+    std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+    std::fs::write(dst, edit(std::fs::read_to_string(src).unwrap())).unwrap();
+}
+
+#[test]
+fn truncated_file_and_corrupted_record_are_reported_and_skipped() {
+    let dir = scratch("broken");
+    let f = "argykokk-mlp-zynq7000/records.json";
+    // Corrupt record 1 (a wrong type where a number belongs), then cut the
+    // file in the middle of a later record.
+    copy(&root().join(f), &dir.join(f), |text| {
+        let second = text.match_indices("\"source_project\"").nth(1).unwrap().0;
+        let key = "\"reuse_factor\": ";
+        let value = text[second..].find(key).unwrap() + second + key.len();
+        let end = value + text[value..].find(',').unwrap();
+        let mut t = text.clone();
+        t.replace_range(value..end, "\"one hundred\"");
+        let cut = t.match_indices("\"source_project\"").nth(20).unwrap().0 + 200;
+        t.truncate(cut);
+        t
+    });
+    let g = "wa-hls4ml-search-dense1/results_resource.csv";
+    copy(&root().join(g), &dir.join(g), |text| {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines[5] = lines[5].replacen("True,", "True,garbage,", 1);
+        let last = lines.len() - 1;
+        lines[last].truncate(20);
+        lines.join("\n")
+    });
+    let report = load_all(&dir, |_| {}).expect("scratch root");
+    let a = &report.counts["argykokk-mlp-zynq7000"];
+    assert_eq!((a.loaded, a.malformed), (19, 2), "{:?}", report.malformed);
+    let positions: Vec<String> = report
+        .malformed
+        .iter()
+        .filter(|i| i.file == f)
+        .map(|i| format!("{}: {}", i.position, i.message))
+        .collect();
+    assert!(positions[0].starts_with("record 1: "), "{positions:?}");
+    assert!(
+        positions[1].contains("line") && positions[1].contains("truncated"),
+        "{positions:?}"
+    );
+
+    let w = &report.counts["wa-hls4ml-search-dense1"];
+    assert_eq!(w.malformed, 2, "{:?}", report.malformed);
+    assert_eq!(w.loaded + w.failed_synthesis + w.malformed, 1343);
+    let lines: Vec<&str> = report
+        .malformed
+        .iter()
+        .filter(|i| i.file == g)
+        .map(|i| i.position.as_str())
+        .collect();
+    assert_eq!(lines, vec!["line 6", "line 1344"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_missing_data_root_is_a_clear_error() {
+    let err = load_all(Path::new("/nonexistent/zest-data"), |_| {}).unwrap_err();
+    assert!(err.to_string().contains("ZEST_DATA"), "{err}");
+}
