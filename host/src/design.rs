@@ -344,6 +344,8 @@ pub struct Design {
     pub tool: Option<String>,
     /// `dsp` or `fabric` multipliers (`config_op mul -impl`), where set.
     pub multiplier_impl: Option<String>,
+    /// Type of the network input (`input_t`).
+    pub input: Precision,
     /// Real (trained, pruned) network rather than a synthetic sweep.
     pub realistic: bool,
     /// What kind of report the targets come from.

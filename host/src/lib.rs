@@ -14,9 +14,14 @@ pub mod client;
 pub mod data;
 pub mod design;
 mod error;
+pub mod eval;
 pub mod keras;
 pub mod link;
+pub mod metrics;
 pub mod ping;
 pub mod qemu;
+pub mod surrogate;
+pub mod tokens;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -32,6 +32,45 @@ enum Command {
         #[command(subcommand)]
         command: BoardCommand,
     },
+    /// Train the surrogate on every synthesis record (realistic networks
+    /// included) and write it as JSON.
+    ///
+    /// Example: zest train --out host/models/default.json
+    #[command(verbatim_doc_comment)]
+    Train {
+        /// Data directory (default: $ZEST_DATA, else ../shared/data).
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+        /// Where to write the model.
+        #[arg(long, default_value = "zest-model.json")]
+        out: std::path::PathBuf,
+        /// Seed of the initialisation and of the validation split.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Leave the realistic networks out of training (as `zest eval` does).
+        #[arg(long)]
+        synthetic_only: bool,
+    },
+    /// Measure the surrogate: grouped cross-validation, the realistic
+    /// hold-out and extrapolation to deeper networks; per target SMAPE, R²,
+    /// MAE, median and 90th-percentile relative error, fraction under.
+    ///
+    /// Example: zest eval --folds 5 --seed 1 --json > eval.json
+    #[command(verbatim_doc_comment)]
+    Eval {
+        /// Data directory (default: $ZEST_DATA, else ../shared/data).
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+        /// Folds of the grouped cross-validation.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Seed of the folds, the initialisation and the validation splits.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
     /// Load the synthesis records and report what was loaded, what failed
     /// synthesis, what is malformed (with file and position) and what was
     /// skipped (with the reason).
@@ -164,9 +203,113 @@ fn data(root: Option<std::path::PathBuf>, list_skipped: bool, json: bool) -> any
     Ok(())
 }
 
+fn load_designs(root: Option<std::path::PathBuf>) -> anyhow::Result<Vec<zest::design::Design>> {
+    let root = root.unwrap_or_else(zest::data::default_root);
+    let bar = indicatif::ProgressBar::new_spinner();
+    let report = zest::data::load_all(&root, |f| bar.set_message(format!("loading {f}")))?;
+    bar.finish_and_clear();
+    if !report.malformed.is_empty() {
+        eprintln!(
+            "zest: {} malformed records skipped (see `zest data`)",
+            report.malformed.len()
+        );
+    }
+    anyhow::ensure!(
+        !report.designs.is_empty(),
+        "no designs under {}",
+        root.display()
+    );
+    Ok(report.designs)
+}
+
+fn print_report(r: &zest::eval::Report) {
+    println!("\n{} ({} designs)", r.name, r.n_designs);
+    println!(
+        "{:<15} {:>6} {:>8} {:>8} {:>12} {:>9} {:>9} {:>7}",
+        "target", "n", "SMAPE %", "R2", "MAE", "med rel%", "p90 rel%", "under"
+    );
+    for (name, m) in &r.targets {
+        println!(
+            "{name:<15} {:>6} {:>8.2} {:>8.3} {:>12.1} {:>9.1} {:>9.1} {:>7.2}",
+            m.n, m.smape, m.r2, m.mae, m.median_rel, m.p90_rel, m.under
+        );
+    }
+    println!("mean SMAPE over targets: {:.2} %", r.mean_smape);
+}
+
+fn train_cmd(
+    root: Option<std::path::PathBuf>,
+    out: &std::path::Path,
+    seed: u64,
+    synthetic_only: bool,
+) -> anyhow::Result<()> {
+    let designs = load_designs(root)?;
+    let set: Vec<&zest::design::Design> = designs
+        .iter()
+        .filter(|d| !synthetic_only || !d.realistic)
+        .collect();
+    let cfg = zest::train::TrainConfig {
+        seed,
+        ..Default::default()
+    };
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(format!("training on {} designs", set.len()));
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let (model, log) = zest::eval::fit(&set, &cfg);
+    bar.finish_and_clear();
+    std::fs::write(out, serde_json::to_string(&model)?)
+        .with_context(|| format!("write {}", out.display()))?;
+    println!(
+        "trained on {} designs: best validation loss {:.4} at step {} of {}; model written to {}",
+        set.len(),
+        log.best_val_loss,
+        log.best_step,
+        log.steps,
+        out.display()
+    );
+    Ok(())
+}
+
+fn eval_cmd(
+    root: Option<std::path::PathBuf>,
+    folds: usize,
+    seed: u64,
+    json: bool,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(folds >= 2, "--folds must be at least 2");
+    let designs = load_designs(root)?;
+    let cfg = zest::train::TrainConfig {
+        seed,
+        ..Default::default()
+    };
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let suite = zest::eval::suite(&designs, folds, &cfg, |s| bar.set_message(s.to_string()));
+    bar.finish_and_clear();
+    if json {
+        return print_json(&suite);
+    }
+    print_report(&suite.cross_validation);
+    print_report(&suite.realistic);
+    print_report(&suite.extrapolation);
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         Command::Board { command } => command,
+        Command::Train {
+            data: root,
+            out,
+            seed,
+            synthetic_only,
+        } => return train_cmd(root, &out, seed, synthetic_only),
+        Command::Eval {
+            data: root,
+            folds,
+            seed,
+            json,
+        } => return eval_cmd(root, folds, seed, json),
         Command::Data {
             data: root,
             list_skipped,

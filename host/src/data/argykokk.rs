@@ -172,6 +172,7 @@ fn record_to_design(r: &Value, file: &str, index: usize) -> Result<Design, Strin
                 .unwrap_or("?")
         )),
         multiplier_impl: Some(mult.to_string()),
+        input: ty("input_t")?.unwrap_or(Precision::DEFAULT),
         realistic: true,
         report: ReportKind::Csynth,
         targets: csynth_targets(top).map_err(|e| format!("top: {e}"))?,

@@ -139,6 +139,7 @@ fn file_to_design(
         clock_ns: field(r, "TargetClockPeriod")?,
         tool: Some(format!("{backend} {version}")),
         multiplier_impl: None,
+        input: Precision::DEFAULT,
         realistic: false,
         report: ReportKind::Csynth,
         targets: Targets {

@@ -106,6 +106,7 @@ fn record(
             .and_then(Value::as_str)
             .map(|v| format!("Vivado HLS {v}")),
         multiplier_impl: None,
+        input: Precision::DEFAULT,
         realistic: false,
         report: ReportKind::Csynth,
         targets: Targets {

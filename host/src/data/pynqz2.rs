@@ -78,6 +78,7 @@ fn record(v: &Value, file: &str, index: usize) -> Result<Outcome, String> {
         clock_ns: num(v, "target_clock_ns")?,
         tool: Some("Vivado HLS 2019.2 (hls4ml 1.2.0)".into()),
         multiplier_impl: None,
+        input: Precision::DEFAULT,
         realistic: true,
         report: ReportKind::Csynth,
         targets,

@@ -191,6 +191,7 @@ fn row_to_design(
             _ => "Vivado/Vitis 2023.2".into(),
         }),
         multiplier_impl: None,
+        input: Precision::DEFAULT,
         realistic: false,
         report,
         targets,

@@ -1,0 +1,383 @@
+//! # zest feature schema
+//!
+//! The surrogate reads one fixed-size token per hls4ml layer. This crate is
+//! the only definition of that token: the host builds tokens from a design
+//! to train and estimate, and the firmware receives the same tokens over
+//! the wire. It is `no_std` and allocation-free.
+//!
+//! A token is [`TOKEN_LEN`] `f32`s, laid out as the [`slot`] constants say,
+//! computed by [`LayerFacts::token`]. What goes in is what is known, to
+//! first order, about hls4ml's cost structure:
+//!
+//! * multipliers: `n_in · n_out` per Dense (`k^d · c_in · c_out` per
+//!   convolution output), minus pruned weights, divided by the reuse factor
+//!   (whether the Latency strategy honours the reuse factor changed between
+//!   hls4ml versions: the records show both, so the token carries the
+//!   strategy and the reuse factor and lets the data decide);
+//! * the product width (weight × input bits) decides DSP against fabric
+//!   multipliers (a DSP48 takes 25/27 × 18 bits; small products go to LUTs);
+//! * weights land in BRAM under the Resource strategy, reshaped into a
+//!   memory `RF` deep and `n_weights / RF · W` bits wide: a BRAM18 is 36
+//!   bits wide up to 512 deep, 18 bits up to 1024 (the prior in
+//!   [`slot::LOG_BRAM_PRIOR`]);
+//! * activations with tables (sigmoid, tanh, ELU) keep one dual-port table
+//!   per two elements, softmax an exp and an inverse table (`n` blocks in
+//!   all, checked against the Zynq MLPs and hls4ml's baselines: the prior in
+//!   [`slot::LOG_TABLE_PRIOR`]); ReLU only comparators.
+//!
+//! Counts enter as log2(1 + x), so the token's range stays small for any
+//! network size. Bump [`SCHEMA_VERSION`] on any change to the layout or the
+//! meaning of a slot; models record the version they were trained on.
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the token layout.
+pub const SCHEMA_VERSION: u16 = 1;
+
+/// What a layer computes (one-hot in the token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum Kind {
+    /// Dense / QDense.
+    Dense = 0,
+    /// Conv1D / Conv2D.
+    Conv = 1,
+    /// Depthwise or separable convolution.
+    DepthwiseConv = 2,
+    /// Max or average pooling.
+    Pooling = 3,
+    /// Batch normalization (scale and shift).
+    BatchNorm = 4,
+    /// Activation layer.
+    Activation = 5,
+    /// Flatten / reshape.
+    Reshape = 6,
+}
+
+/// Number of [`Kind`]s.
+pub const KINDS: usize = 7;
+
+/// Activation family (one-hot in the token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum Act {
+    /// None or linear.
+    Linear = 0,
+    /// ReLU and its leaky/parametric variants (comparators, no table).
+    Relu = 1,
+    /// Table-based element-wise: sigmoid, tanh, ELU.
+    Table = 2,
+    /// Softmax (exp and inverse tables, a sum over the vector).
+    Softmax = 3,
+}
+
+/// Number of [`Act`]s.
+pub const ACTS: usize = 4;
+
+/// FPGA family of the part (one-hot in the token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum Family {
+    /// Zynq-7000 and other 7-series (DSP48E1, 6-input LUTs).
+    Series7 = 0,
+    /// UltraScale(+) incl. Alveo and Zynq UltraScale+ (DSP48E2).
+    UltraScale = 1,
+    /// Anything else.
+    Other = 2,
+}
+
+/// Number of [`Family`]s.
+pub const FAMILIES: usize = 3;
+
+/// Everything the token is computed from, for one layer of a design.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LayerFacts {
+    /// What it computes.
+    pub kind: Kind,
+    /// Its activation (for activation layers) or fused activation.
+    pub act: Act,
+    /// Input elements (product of the input shape).
+    pub n_in: u32,
+    /// Output elements.
+    pub n_out: u32,
+    /// Multiplications per inference (0 for layers without weights).
+    pub n_mult: u64,
+    /// Weights pruned to zero.
+    pub n_zero_weights: u64,
+    /// Weights stored (0 for layers without weights).
+    pub n_weights: u64,
+    /// Output positions a convolution or pooling window slides over (1 otherwise).
+    pub positions: u32,
+    /// Kernel size, first dimension (0 when not a window).
+    pub kernel: u16,
+    /// Reuse factor.
+    pub reuse_factor: u32,
+    /// Weight width W (0 when none).
+    pub weight_bits: u16,
+    /// Input width (the previous layer's result width).
+    pub input_bits: u16,
+    /// Result width.
+    pub result_bits: u16,
+    /// Accumulator width (0 when none).
+    pub accum_bits: u16,
+    /// Resource strategy (else Latency).
+    pub resource: bool,
+    /// io_stream (else io_parallel).
+    pub stream: bool,
+    /// Multipliers forced into fabric (`config_op mul -impl fabric`).
+    pub fabric_mult: bool,
+    /// FPGA family.
+    pub family: Family,
+    /// Target clock period, ns.
+    pub clock_ns: f32,
+    /// First layer of the design.
+    pub first: bool,
+    /// Last layer of the design.
+    pub last: bool,
+}
+
+/// Token slot indices.
+pub mod slot {
+    use super::{ACTS, FAMILIES, KINDS};
+    /// One-hot [`super::Kind`], `KINDS` slots.
+    pub const KIND: usize = 0;
+    /// One-hot [`super::Act`], `ACTS` slots.
+    pub const ACT: usize = KIND + KINDS;
+    /// log2(1 + n_in).
+    pub const LOG_N_IN: usize = ACT + ACTS;
+    /// log2(1 + n_out).
+    pub const LOG_N_OUT: usize = LOG_N_IN + 1;
+    /// log2(1 + non-zero multiplications).
+    pub const LOG_MULT: usize = LOG_N_OUT + 1;
+    /// log2(1 + multipliers instantiated): non-zero mults / effective RF.
+    pub const LOG_MULT_UNITS: usize = LOG_MULT + 1;
+    /// log2(1 + weights stored).
+    pub const LOG_WEIGHTS: usize = LOG_MULT_UNITS + 1;
+    /// log2(1 + weight bits stored) (weights × width).
+    pub const LOG_WEIGHT_BITS_TOTAL: usize = LOG_WEIGHTS + 1;
+    /// Fraction of weights pruned.
+    pub const ZERO_FRACTION: usize = LOG_WEIGHT_BITS_TOTAL + 1;
+    /// log2(reuse factor).
+    pub const LOG_RF: usize = ZERO_FRACTION + 1;
+    /// log2(RF) under the Resource strategy, else 0.
+    pub const LOG_RF_RESOURCE: usize = LOG_RF + 1;
+    /// log2(1 + BRAM18 blocks the reshaped weight memory needs) under the
+    /// Resource strategy with RF > 1, else 0.
+    pub const LOG_BRAM_PRIOR: usize = LOG_RF_RESOURCE + 1;
+    /// log2(1 + BRAM18 blocks of activation tables).
+    pub const LOG_TABLE_PRIOR: usize = LOG_BRAM_PRIOR + 1;
+    /// log2(1 + window positions).
+    pub const LOG_POSITIONS: usize = LOG_TABLE_PRIOR + 1;
+    /// Kernel size / 8.
+    pub const KERNEL: usize = LOG_POSITIONS + 1;
+    /// Weight bits / 16.
+    pub const WEIGHT_BITS: usize = KERNEL + 1;
+    /// Input bits / 16.
+    pub const INPUT_BITS: usize = WEIGHT_BITS + 1;
+    /// Result bits / 16.
+    pub const RESULT_BITS: usize = INPUT_BITS + 1;
+    /// Accumulator bits / 16.
+    pub const ACCUM_BITS: usize = RESULT_BITS + 1;
+    /// Product width (weight × input bits) / 256.
+    pub const PRODUCT_BITS: usize = ACCUM_BITS + 1;
+    /// 1 if the product fits one DSP48 (≤ 27 × 18 bits), the narrower
+    /// operand has more than 4 bits (narrower products go to LUTs) and
+    /// multipliers are not forced into fabric, else 0.
+    pub const DSP_SHAPED: usize = PRODUCT_BITS + 1;
+    /// 1 for the Resource strategy.
+    pub const RESOURCE: usize = DSP_SHAPED + 1;
+    /// 1 for io_stream.
+    pub const STREAM: usize = RESOURCE + 1;
+    /// 1 when multipliers are forced into fabric.
+    pub const FABRIC: usize = STREAM + 1;
+    /// One-hot [`super::Family`], `FAMILIES` slots.
+    pub const FAMILY: usize = FABRIC + 1;
+    /// Clock period / 10 ns.
+    pub const CLOCK: usize = FAMILY + FAMILIES;
+    /// 1 for the first layer.
+    pub const FIRST: usize = CLOCK + 1;
+    /// 1 for the last layer.
+    pub const LAST: usize = FIRST + 1;
+    /// Constant 1 (bias).
+    pub const ONE: usize = LAST + 1;
+    /// Number of slots.
+    pub const LEN: usize = ONE + 1;
+}
+
+/// Length of a token.
+pub const TOKEN_LEN: usize = slot::LEN;
+
+fn log2p1(x: f64) -> f32 {
+    libm_log2(1.0 + x) as f32
+}
+
+/// log2 without std (a few ulps are plenty for a feature).
+fn libm_log2(x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    // x = m · 2^e: log2 x = e + log2 m. Subnormals are not expected.
+    let bits = x.to_bits();
+    let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let mut m = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1023u64 << 52));
+    // Centre m on 1 (|s| ≤ 0.172) so the series converges fast.
+    if m > core::f64::consts::SQRT_2 {
+        m /= 2.0;
+        e += 1;
+    }
+    // log2(m) = 2·atanh((m−1)/(m+1)) / ln 2, series to s^9.
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let atanh = s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 / 9.0))));
+    e as f64 + 2.0 * atanh * core::f64::consts::LOG2_E
+}
+
+impl LayerFacts {
+    /// BRAM18 blocks of the weight memory under the Resource strategy
+    /// (0 otherwise, or when RF = 1 keeps weights in registers).
+    pub fn bram_prior(&self) -> u64 {
+        let depth = u64::from(self.reuse_factor.max(1));
+        if !self.resource || depth == 1 || self.n_weights == 0 {
+            return 0;
+        }
+        let width = self.n_weights.div_ceil(depth) * u64::from(self.weight_bits);
+        let per_block = if depth <= 512 { 36 } else { 18 };
+        width.div_ceil(per_block) * depth.div_ceil(1024)
+    }
+
+    /// BRAM18 blocks of the activation's look-up tables.
+    pub fn table_prior(&self) -> u64 {
+        let n = u64::from(self.n_out);
+        match self.act {
+            Act::Table => n.div_ceil(2),
+            Act::Softmax => n,
+            Act::Linear | Act::Relu => 0,
+        }
+    }
+
+    /// The layer's token.
+    pub fn token(&self) -> [f32; TOKEN_LEN] {
+        let mut t = [0f32; TOKEN_LEN];
+        t[slot::KIND + self.kind as usize] = 1.0;
+        t[slot::ACT + self.act as usize] = 1.0;
+        t[slot::LOG_N_IN] = log2p1(f64::from(self.n_in));
+        t[slot::LOG_N_OUT] = log2p1(f64::from(self.n_out));
+        let zero_frac = if self.n_weights > 0 {
+            (self.n_zero_weights as f64 / self.n_weights as f64).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let nonzero_mult = self.n_mult as f64 * (1.0 - zero_frac);
+        let rf = f64::from(self.reuse_factor.max(1));
+        t[slot::LOG_MULT] = log2p1(nonzero_mult);
+        t[slot::LOG_MULT_UNITS] = log2p1(nonzero_mult / rf);
+        t[slot::LOG_WEIGHTS] = log2p1(self.n_weights as f64);
+        t[slot::LOG_WEIGHT_BITS_TOTAL] =
+            log2p1(self.n_weights as f64 * f64::from(self.weight_bits));
+        t[slot::ZERO_FRACTION] = zero_frac as f32;
+        t[slot::LOG_RF] = libm_log2(rf) as f32;
+        if self.resource {
+            t[slot::LOG_RF_RESOURCE] = libm_log2(rf) as f32;
+        }
+        t[slot::LOG_BRAM_PRIOR] = log2p1(self.bram_prior() as f64);
+        t[slot::LOG_TABLE_PRIOR] = log2p1(self.table_prior() as f64);
+        t[slot::LOG_POSITIONS] = log2p1(f64::from(self.positions));
+        t[slot::KERNEL] = f32::from(self.kernel) / 8.0;
+        t[slot::WEIGHT_BITS] = f32::from(self.weight_bits) / 16.0;
+        t[slot::INPUT_BITS] = f32::from(self.input_bits) / 16.0;
+        t[slot::RESULT_BITS] = f32::from(self.result_bits) / 16.0;
+        t[slot::ACCUM_BITS] = f32::from(self.accum_bits) / 16.0;
+        t[slot::PRODUCT_BITS] = f32::from(self.weight_bits) * f32::from(self.input_bits) / 256.0;
+        let (a, b) = if self.weight_bits >= self.input_bits {
+            (self.weight_bits, self.input_bits)
+        } else {
+            (self.input_bits, self.weight_bits)
+        };
+        let dsp_shaped = self.n_mult > 0 && !self.fabric_mult && a <= 27 && b <= 18 && b > 4;
+        t[slot::DSP_SHAPED] = f32::from(u8::from(dsp_shaped));
+        t[slot::RESOURCE] = f32::from(u8::from(self.resource));
+        t[slot::STREAM] = f32::from(u8::from(self.stream));
+        t[slot::FABRIC] = f32::from(u8::from(self.fabric_mult));
+        t[slot::FAMILY + self.family as usize] = 1.0;
+        t[slot::CLOCK] = self.clock_ns / 10.0;
+        t[slot::FIRST] = f32::from(u8::from(self.first));
+        t[slot::LAST] = f32::from(u8::from(self.last));
+        t[slot::ONE] = 1.0;
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dense(n_in: u32, n_out: u32, rf: u32, resource: bool) -> LayerFacts {
+        LayerFacts {
+            kind: Kind::Dense,
+            act: Act::Linear,
+            n_in,
+            n_out,
+            n_mult: u64::from(n_in) * u64::from(n_out),
+            n_zero_weights: 0,
+            n_weights: u64::from(n_in) * u64::from(n_out),
+            positions: 1,
+            kernel: 0,
+            reuse_factor: rf,
+            weight_bits: 16,
+            input_bits: 16,
+            result_bits: 16,
+            accum_bits: 16,
+            resource,
+            stream: false,
+            fabric_mult: false,
+            family: Family::Series7,
+            clock_ns: 5.0,
+            first: true,
+            last: true,
+        }
+    }
+
+    #[test]
+    fn log2_is_accurate() {
+        for x in [1.0, 2.0, 3.0, 10.0, 1000.0, 65537.0, 1e12] {
+            let err = (libm_log2(x) - f64::log2(x)).abs();
+            assert!(err < 1e-6, "log2({x}) off by {err}");
+        }
+        assert_eq!(libm_log2(0.0), 0.0);
+    }
+
+    #[test]
+    fn reuse_factor_divides_multipliers_and_shapes_bram() {
+        let lat = dense(64, 32, 8, false).token();
+        let res = dense(64, 32, 8, true).token();
+        assert_eq!(lat[slot::LOG_MULT_UNITS], log2p1(256.0));
+        assert_eq!(lat[slot::LOG_RF], 3.0);
+        assert_eq!(lat[slot::LOG_RF_RESOURCE], 0.0);
+        assert_eq!(res[slot::LOG_RF_RESOURCE], 3.0);
+        assert_eq!(lat[slot::LOG_BRAM_PRIOR], 0.0);
+        // Checked against the U250 sweep: 32x32 weights of 10 bits at RF 512
+        // is a 20-bit x 512 memory (1 block; HLS reports 2 with the bias).
+        let mut f = dense(32, 32, 512, true);
+        f.weight_bits = 10;
+        assert_eq!(f.bram_prior(), 1);
+        // 96x96 at 14 bits, RF 576: 224 bits x 576 in 18-bit mode = 13.
+        let mut f = dense(96, 96, 576, true);
+        f.weight_bits = 14;
+        assert_eq!(f.bram_prior(), 13);
+    }
+
+    #[test]
+    fn one_hot_slots_and_layout() {
+        let t = dense(16, 64, 1, false).token();
+        assert_eq!(t[slot::KIND + Kind::Dense as usize], 1.0);
+        assert_eq!(t[slot::KIND..slot::KIND + KINDS].iter().sum::<f32>(), 1.0);
+        assert_eq!(t[slot::ACT..slot::ACT + ACTS].iter().sum::<f32>(), 1.0);
+        assert_eq!(t[slot::DSP_SHAPED], 1.0);
+        assert_eq!(t[slot::ONE], 1.0);
+        assert_eq!(TOKEN_LEN, slot::ONE + 1);
+        assert!(t.iter().all(|v| v.is_finite()));
+    }
+}

@@ -1,0 +1,209 @@
+//! The surrogate: one small network applied to every layer token, giving a
+//! non-negative cost per layer and target; the design's LUT, FF, DSP, BRAM
+//! and latency are the sums over its layers, its II the maximum (the
+//! slowest layer sets the pace of a pipelined or dataflow design).
+//!
+//! Inference is plain Rust on `f32` (no framework): it is what `zest
+//! estimate` runs, what the fixed-point model will be derived from, and
+//! what the firmware's soft model mirrors. Training lives in [`crate::train`].
+
+use serde::{Deserialize, Serialize};
+use zest_features::{SCHEMA_VERSION, TOKEN_LEN};
+
+use crate::design::{Design, Targets};
+use crate::tokens::tokens;
+
+/// Number of targets.
+pub const N_TARGETS: usize = 6;
+/// Index of II among the targets (the one aggregated by max).
+pub const II: usize = 5;
+/// Per-layer log-cost is clamped here before exp (e^20 ≈ 5·10⁸).
+pub const LOG_COST_MAX: f32 = 20.0;
+
+/// A dense layer, row-major `[inputs][outputs]` (x · W + b).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dense {
+    /// Inputs.
+    pub inputs: usize,
+    /// Outputs.
+    pub outputs: usize,
+    /// `inputs × outputs` weights.
+    pub weight: Vec<f32>,
+    /// `outputs` biases.
+    pub bias: Vec<f32>,
+}
+
+impl Dense {
+    fn forward(&self, x: &[f32], out: &mut Vec<f32>) {
+        out.clear();
+        out.extend_from_slice(&self.bias);
+        for (i, &xi) in x.iter().enumerate() {
+            let row = &self.weight[i * self.outputs..(i + 1) * self.outputs];
+            for (o, w) in out.iter_mut().zip(row) {
+                *o += xi * w;
+            }
+        }
+    }
+}
+
+/// A trained surrogate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Surrogate {
+    /// Feature schema the model was trained on.
+    pub schema_version: u16,
+    /// Per-slot mean of the training tokens.
+    pub mean: Vec<f32>,
+    /// Per-slot standard deviation (1e30 where constant in training,
+    /// which zeroes that slot).
+    pub std: Vec<f32>,
+    /// Hidden layers (ReLU after each).
+    pub hidden: Vec<Dense>,
+    /// Output layer: per-target log-cost.
+    pub output: Dense,
+    /// Linear path from the normalised token straight to the log-cost,
+    /// added to the output: power laws in the log-count features carry over
+    /// to sizes beyond the training range, where the ReLU part flattens out.
+    pub skip: Dense,
+    /// How it was trained (free text and figures, for reports).
+    pub provenance: String,
+}
+
+/// One estimate: the design's targets and each layer's share.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    /// The six targets.
+    pub targets: Targets,
+    /// Per layer, the six per-layer costs (II: the layer's own II).
+    pub per_layer: Vec<[f64; N_TARGETS]>,
+}
+
+/// Error for a model that does not fit this build.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// Trained on another feature schema.
+    #[error(
+        "model uses feature schema v{model}, this zest uses v{ours}: retrain it with `zest train`"
+    )]
+    Schema {
+        /// The model's.
+        model: u16,
+        /// Ours.
+        ours: u16,
+    },
+    /// Shapes do not chain.
+    #[error("model is inconsistent: {0}")]
+    Shape(String),
+}
+
+impl Surrogate {
+    /// Checks schema version and layer shapes.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if self.schema_version != SCHEMA_VERSION {
+            return Err(ModelError::Schema {
+                model: self.schema_version,
+                ours: SCHEMA_VERSION,
+            });
+        }
+        let mut width = TOKEN_LEN;
+        if self.mean.len() != TOKEN_LEN || self.std.len() != TOKEN_LEN {
+            return Err(ModelError::Shape("normaliser length".into()));
+        }
+        for (i, d) in self
+            .hidden
+            .iter()
+            .chain(std::iter::once(&self.output))
+            .enumerate()
+        {
+            if d.inputs != width
+                || d.weight.len() != d.inputs * d.outputs
+                || d.bias.len() != d.outputs
+            {
+                return Err(ModelError::Shape(format!("layer {i}")));
+            }
+            width = d.outputs;
+        }
+        if self.skip.inputs != TOKEN_LEN
+            || self.skip.outputs != N_TARGETS
+            || self.skip.weight.len() != TOKEN_LEN * N_TARGETS
+            || self.skip.bias.len() != N_TARGETS
+        {
+            return Err(ModelError::Shape("skip path".into()));
+        }
+        if width != N_TARGETS {
+            return Err(ModelError::Shape(format!(
+                "{width} outputs, expected {N_TARGETS}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Per-layer costs (linear units) for one token.
+    pub fn layer_costs(&self, token: &[f32; TOKEN_LEN]) -> [f64; N_TARGETS] {
+        let x0: Vec<f32> = token
+            .iter()
+            .zip(self.mean.iter().zip(&self.std))
+            .map(|(v, (m, s))| (v - m) / s)
+            .collect();
+        let mut x = x0.clone();
+        let mut y = Vec::new();
+        for h in &self.hidden {
+            h.forward(&x, &mut y);
+            for v in y.iter_mut() {
+                *v = v.max(0.0);
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+        self.output.forward(&x, &mut y);
+        let mut z = Vec::new();
+        self.skip.forward(&x0, &mut z);
+        for (a, b) in y.iter_mut().zip(&z) {
+            *a += b;
+        }
+        let mut out = [0f64; N_TARGETS];
+        for (o, v) in out.iter_mut().zip(&y) {
+            *o = f64::from(v.min(LOG_COST_MAX).exp());
+        }
+        out
+    }
+
+    /// Estimates a design.
+    pub fn estimate(&self, d: &Design) -> Estimate {
+        let per_layer: Vec<[f64; N_TARGETS]> =
+            tokens(d).iter().map(|t| self.layer_costs(t)).collect();
+        let mut total = [0f64; N_TARGETS];
+        for l in &per_layer {
+            for (t, (acc, v)) in total.iter_mut().zip(l).enumerate() {
+                if t == II {
+                    *acc = acc.max(*v);
+                } else {
+                    *acc += v;
+                }
+            }
+        }
+        Estimate {
+            targets: Targets {
+                lut: total[0],
+                ff: total[1],
+                dsp: total[2],
+                bram18: total[3],
+                latency_cycles: total[4],
+                ii: total[5],
+            },
+            per_layer,
+        }
+    }
+}
+
+/// Rounds an estimate to what synthesis reports: whole resources and
+/// cycles (so a predicted 0.3 DSP is 0, as the tool would say), II ≥ 1.
+pub fn round_targets(t: &Targets) -> Targets {
+    let r = |v: f64| v.max(0.0).round();
+    Targets {
+        lut: r(t.lut),
+        ff: r(t.ff),
+        dsp: r(t.dsp),
+        bram18: r(t.bram18),
+        latency_cycles: r(t.latency_cycles),
+        ii: r(t.ii).max(1.0),
+    }
+}

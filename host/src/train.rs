@@ -1,0 +1,377 @@
+//! Training the [`Surrogate`] with burn (CPU `flex` backend): full-batch
+//! Adam on log-space targets, seeded, with early stopping on a validation
+//! set and the best weights kept.
+
+use burn::nn::{Linear, LinearConfig, Relu};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use zest_features::{SCHEMA_VERSION, TOKEN_LEN};
+
+use crate::design::Design;
+use crate::surrogate::{Dense, Surrogate, II, LOG_COST_MAX, N_TARGETS};
+use crate::tokens::tokens;
+
+/// Training settings.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrainConfig {
+    /// Width of each hidden layer.
+    pub hidden: usize,
+    /// Number of hidden layers.
+    pub depth: usize,
+    /// Adam learning rate.
+    pub learning_rate: f64,
+    /// Maximum full-batch steps.
+    pub max_steps: usize,
+    /// Stop after this many steps without a better validation loss.
+    pub patience: usize,
+    /// Seed of the weight initialisation.
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            hidden: 48,
+            depth: 2,
+            learning_rate: 3e-3,
+            max_steps: 4000,
+            patience: 400,
+            seed: 1,
+        }
+    }
+}
+
+/// What training did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrainLog {
+    /// Steps run.
+    pub steps: usize,
+    /// Step with the best validation loss.
+    pub best_step: usize,
+    /// Best validation loss (mean squared log error).
+    pub best_val_loss: f64,
+    /// Training loss at the best step.
+    pub train_loss: f64,
+}
+
+#[derive(Module, Debug)]
+struct Net {
+    hidden: Vec<Linear>,
+    output: Linear,
+    skip: Linear,
+    act: Relu,
+}
+
+impl Net {
+    fn new(cfg: &TrainConfig, device: &Device) -> Self {
+        let mut hidden = Vec::new();
+        let mut width = TOKEN_LEN;
+        for _ in 0..cfg.depth {
+            hidden.push(LinearConfig::new(width, cfg.hidden).init(device));
+            width = cfg.hidden;
+        }
+        Self {
+            hidden,
+            output: LinearConfig::new(width, N_TARGETS).init(device),
+            skip: LinearConfig::new(TOKEN_LEN, N_TARGETS).init(device),
+            act: Relu::new(),
+        }
+    }
+
+    /// Per-layer log-costs `[layers, targets]`.
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let mut h = x.clone();
+        for l in &self.hidden {
+            h = self.act.forward(l.forward(h));
+        }
+        self.output.forward(h) + self.skip.forward(x)
+    }
+}
+
+/// Designs as tensors.
+struct Batch {
+    /// Normalised tokens `[layers, TOKEN_LEN]`.
+    x: Tensor<2>,
+    /// Membership `[designs, layers]`: 1 where the layer belongs to the design.
+    member: Tensor<2>,
+    /// ln(1 + target) `[designs, targets]` (0 where unknown).
+    y: Tensor<2>,
+    /// 1 where the target is known.
+    mask: Tensor<2>,
+}
+
+fn batch(designs: &[&Design], mean: &[f32], std: &[f32], device: &Device) -> Batch {
+    let mut x = Vec::new();
+    let mut owner = Vec::new();
+    for (i, d) in designs.iter().enumerate() {
+        for t in tokens(d) {
+            x.extend(
+                t.iter()
+                    .zip(mean.iter().zip(std))
+                    .map(|(v, (m, s))| (v - m) / s),
+            );
+            owner.push(i);
+        }
+    }
+    let (n_d, n_l) = (designs.len(), owner.len());
+    let mut member = vec![0f32; n_d * n_l];
+    for (l, &d) in owner.iter().enumerate() {
+        member[d * n_l + l] = 1.0;
+    }
+    let mut y = Vec::with_capacity(n_d * N_TARGETS);
+    let mut mask = Vec::with_capacity(n_d * N_TARGETS);
+    for d in designs {
+        for v in d.targets.to_array() {
+            let known = v.is_finite() && v >= 0.0;
+            y.push(if known { v.ln_1p() as f32 } else { 0.0 });
+            mask.push(if known { 1.0 } else { 0.0 });
+        }
+    }
+    Batch {
+        x: Tensor::from_data(TensorData::new(x, [n_l, TOKEN_LEN]), device),
+        member: Tensor::from_data(TensorData::new(member, [n_d, n_l]), device),
+        y: Tensor::from_data(TensorData::new(y, [n_d, N_TARGETS]), device),
+        mask: Tensor::from_data(TensorData::new(mask, [n_d, N_TARGETS]), device),
+    }
+}
+
+/// ln(1 + predicted totals) `[designs, targets]`.
+fn predict_log(net: &Net, b: &Batch) -> Tensor<2> {
+    let cost = net.forward(b.x.clone()).clamp_max(LOG_COST_MAX).exp();
+    let sums = b.member.clone().matmul(cost.clone());
+    let [n_d, n_l] = b.member.dims();
+    // II: the slowest layer. Members keep their cost, others 0.
+    let ii_cost = cost
+        .slice([0..n_l, II..II + 1])
+        .reshape([1, n_l])
+        .expand([n_d, n_l]);
+    let ii = (b.member.clone() * ii_cost).max_dim(1);
+    let totals = Tensor::cat(vec![sums.slice([0..n_d, 0..II]), ii], 1);
+    totals.log1p()
+}
+
+fn loss(net: &Net, b: &Batch) -> Tensor<1> {
+    let err = (predict_log(net, b) - b.y.clone()) * b.mask.clone();
+    err.powf_scalar(2.0).sum() / b.mask.clone().sum().clamp_min(1.0)
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_data()
+        .try_to_vec::<f32>()
+        .ok()
+        .and_then(|v| v.first().copied())
+        .map_or(f64::NAN, f64::from)
+}
+
+fn export(l: &Linear) -> Dense {
+    let w = l.weight.val();
+    let [inputs, outputs] = w.dims();
+    let weight = w.into_data().try_to_vec::<f32>().unwrap_or_default();
+    let bias = l
+        .bias
+        .as_ref()
+        .map(|b| b.val().into_data().try_to_vec::<f32>().unwrap_or_default())
+        .unwrap_or_else(|| vec![0.0; outputs]);
+    Dense {
+        inputs,
+        outputs,
+        weight,
+        bias,
+    }
+}
+
+/// Per-slot mean and standard deviation of the tokens of `designs`.
+pub fn normaliser(designs: &[&Design]) -> (Vec<f32>, Vec<f32>) {
+    let mut sum = vec![0f64; TOKEN_LEN];
+    let mut sq = vec![0f64; TOKEN_LEN];
+    let mut n = 0f64;
+    for d in designs {
+        for t in tokens(d) {
+            for (i, v) in t.iter().enumerate() {
+                sum[i] += f64::from(*v);
+                sq[i] += f64::from(*v) * f64::from(*v);
+            }
+            n += 1.0;
+        }
+    }
+    let n = n.max(1.0);
+    let mean: Vec<f32> = sum.iter().map(|s| (s / n) as f32).collect();
+    let std: Vec<f32> = sq
+        .iter()
+        .zip(&sum)
+        .map(|(q, s)| {
+            let var = q / n - (s / n) * (s / n);
+            // A slot constant in training carries no information the model
+            // could have learnt: scale it to nothing, so an unseen value
+            // (a new part family, say) cannot drive untrained weights.
+            if var > 1e-12 {
+                var.sqrt() as f32
+            } else {
+                1e30
+            }
+        })
+        .collect();
+    (mean, std)
+}
+
+/// Trains on `train`, early-stopping on `val` (on `train` itself if `val`
+/// is empty).
+pub fn train(train: &[&Design], val: &[&Design], cfg: &TrainConfig) -> (Surrogate, TrainLog) {
+    let device = Device::flex().autodiff();
+    device.seed(cfg.seed);
+    let (mean, std) = normaliser(train);
+    let tb = batch(train, &mean, &std, &device);
+    let vb = if val.is_empty() {
+        None
+    } else {
+        Some(batch(val, &mean, &std, &device))
+    };
+    let mut net = Net::new(cfg, &device);
+    let mut opt = AdamConfig::new().init();
+    let mut best = (f64::INFINITY, 0usize, f64::NAN, net.clone());
+    let mut step = 0;
+    while step < cfg.max_steps {
+        let l = loss(&net, &tb);
+        let train_loss = scalar(l.clone().detach());
+        let grads = GradientsParams::from_grads(l.backward(), &net);
+        net = opt.step(cfg.learning_rate, net, grads);
+        step += 1;
+        let val_loss = match &vb {
+            Some(vb) => scalar(loss(&net, vb).detach()),
+            None => train_loss,
+        };
+        if val_loss < best.0 {
+            best = (val_loss, step, train_loss, net.clone());
+        } else if step - best.1 >= cfg.patience {
+            break;
+        }
+    }
+    let (best_val_loss, best_step, train_loss, net) = best;
+    let surrogate = Surrogate {
+        schema_version: SCHEMA_VERSION,
+        mean,
+        std,
+        hidden: net.hidden.iter().map(export).collect(),
+        output: export(&net.output),
+        skip: export(&net.skip),
+        provenance: format!(
+            "burn 0.22 flex, {} designs, hidden {}x{}, lr {}, seed {}, best step {best_step}/{step}",
+            train.len(),
+            cfg.depth,
+            cfg.hidden,
+            cfg.learning_rate,
+            cfg.seed
+        ),
+    };
+    let log = TrainLog {
+        steps: step,
+        best_step,
+        best_val_loss,
+        train_loss,
+    };
+    (surrogate, log)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::mlp;
+    use crate::design::{
+        Activation, Design, IoType, Precision, Provenance, ReportKind, Strategy, Targets,
+    };
+
+    fn design(widths: &[u32], rf: u32, resource: bool) -> Design {
+        let mults: u32 = widths.windows(2).map(|w| w[0] * w[1]).sum();
+        Design {
+            id: format!("{widths:?}-{rf}"),
+            group: format!("{widths:?}"),
+            layers: mlp(
+                widths,
+                Precision::DEFAULT,
+                rf,
+                Activation::Relu,
+                Activation::Linear,
+            ),
+            strategy: if resource {
+                Strategy::Resource
+            } else {
+                Strategy::Latency
+            },
+            io_type: IoType::IoParallel,
+            part: "xc7z020clg400-1".into(),
+            clock_ns: 5.0,
+            tool: None,
+            multiplier_impl: None,
+            input: Precision::DEFAULT,
+            realistic: false,
+            report: ReportKind::Csynth,
+            targets: Targets {
+                lut: f64::from(mults) * 3.0,
+                ff: f64::from(mults),
+                dsp: f64::from(mults / rf),
+                bram18: 0.0,
+                latency_cycles: f64::from(rf + 2),
+                ii: f64::from(rf),
+            },
+            per_layer: None,
+            provenance: Provenance {
+                dataset: "synthetic".into(),
+                file: String::new(),
+                position: String::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn plain_inference_matches_burn_and_training_reduces_the_loss() {
+        let designs: Vec<Design> = [[16u32, 32, 8], [8, 8, 4], [32, 16, 16], [64, 8, 2]]
+            .iter()
+            .flat_map(|w| [1u32, 2, 4].map(|rf| design(w, rf, rf > 1)))
+            .collect();
+        let refs: Vec<&Design> = designs.iter().collect();
+        let cfg = TrainConfig {
+            max_steps: 300,
+            patience: 300,
+            ..TrainConfig::default()
+        };
+        let (model, log) = train(&refs, &[], &cfg);
+        model.validate().expect("consistent model");
+        assert!(log.best_val_loss < 1.0, "{log:?}");
+
+        // The exported plain-Rust model gives what burn computed.
+        let device = Device::flex();
+        let b = batch(&refs, &model.mean, &model.std, &device);
+        let mut net = Net::new(&cfg, &device);
+        let load = |l: &mut Linear, d: &Dense| {
+            l.weight = burn::module::Param::from_tensor(Tensor::from_data(
+                TensorData::new(d.weight.clone(), [d.inputs, d.outputs]),
+                &device,
+            ));
+            l.bias = Some(burn::module::Param::from_tensor(Tensor::from_data(
+                TensorData::new(d.bias.clone(), [d.outputs]),
+                &device,
+            )));
+        };
+        for (l, d) in net.hidden.iter_mut().zip(&model.hidden) {
+            load(l, d);
+        }
+        load(&mut net.output, &model.output);
+        load(&mut net.skip, &model.skip);
+        let burn_log: Vec<f32> = predict_log(&net, &b)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        for (i, d) in designs.iter().enumerate() {
+            let t = model.estimate(d).targets.to_array();
+            for k in 0..N_TARGETS {
+                let ours = t[k].ln_1p() as f32;
+                let theirs = burn_log[i * N_TARGETS + k];
+                assert!(
+                    (ours - theirs).abs() < 1e-3 * (1.0 + theirs.abs()),
+                    "design {i} target {k}: {ours} vs {theirs}"
+                );
+            }
+        }
+    }
+}
