@@ -14,6 +14,7 @@ pub mod client;
 pub mod data;
 pub mod design;
 mod error;
+pub mod estimate;
 pub mod eval;
 pub mod keras;
 pub mod link;

@@ -32,6 +32,43 @@ enum Command {
         #[command(subcommand)]
         command: BoardCommand,
     },
+    /// Estimate what hls4ml synthesis would report for a network: LUT, FF,
+    /// DSP, BRAM18, latency and II, the part's utilisation and each layer's
+    /// share. Answers from the model embedded in zest unless --model is given.
+    ///
+    /// Example:
+    ///   zest estimate jet_tagger.json --precision 'ap_fixed<16,6>' --reuse-factor 1 \
+    ///       --strategy latency --io-type io_parallel --part xc7z020clg400-1
+    #[command(verbatim_doc_comment)]
+    Estimate {
+        /// The network: a Keras model JSON (the architecture file hls4ml reads).
+        network: std::path::PathBuf,
+        /// Default precision of weights, accumulators and results (QKeras
+        /// layers keep their own).
+        #[arg(long, default_value = "ap_fixed<16,6>")]
+        precision: String,
+        /// Reuse factor of every layer with weights.
+        #[arg(long, default_value_t = 1)]
+        reuse_factor: u32,
+        /// latency or resource.
+        #[arg(long, default_value = "latency")]
+        strategy: String,
+        /// io_parallel or io_stream.
+        #[arg(long, default_value = "io_parallel")]
+        io_type: String,
+        /// FPGA part.
+        #[arg(long, default_value = "xc7z020clg400-1")]
+        part: String,
+        /// Clock period in ns.
+        #[arg(long, default_value_t = 5.0)]
+        clock_ns: f64,
+        /// A model written by `zest train` instead of the embedded one.
+        #[arg(long)]
+        model: Option<std::path::PathBuf>,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
     /// Train the surrogate on every synthesis record (realistic networks
     /// included) and write it as JSON.
     ///
@@ -295,9 +332,113 @@ fn eval_cmd(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
+fn estimate_cmd(
+    network: &std::path::Path,
+    precision: &str,
+    reuse_factor: u32,
+    strategy: &str,
+    io_type: &str,
+    part: String,
+    clock_ns: f64,
+    model_path: Option<&std::path::Path>,
+    json: bool,
+) -> anyhow::Result<()> {
+    use zest::estimate::{design_from_keras, estimate, load_model, HlsConfig};
+    anyhow::ensure!(reuse_factor >= 1, "--reuse-factor must be at least 1");
+    anyhow::ensure!(clock_ns > 0.0, "--clock-ns must be positive");
+    let cfg = HlsConfig {
+        precision: precision
+            .parse()
+            .with_context(|| format!("--precision {precision:?}"))?,
+        reuse_factor,
+        strategy: strategy.parse().map_err(anyhow::Error::msg)?,
+        io_type: io_type.parse().map_err(anyhow::Error::msg)?,
+        part,
+        clock_ns,
+    };
+    let model = load_model(model_path)?;
+    let design = design_from_keras(network, &cfg)?;
+    let name = model_path.map_or("embedded default".to_string(), |p| p.display().to_string());
+    let report = estimate(&model, &design, &cfg, &name);
+    if json {
+        return print_json(&report);
+    }
+    let t = report.targets;
+    println!(
+        "{} on {} ({}, RF {}, {:?}, {:?}, {} ns), model: {}",
+        report.design,
+        cfg.part,
+        cfg.precision,
+        cfg.reuse_factor,
+        cfg.strategy,
+        cfg.io_type,
+        cfg.clock_ns,
+        report.model
+    );
+    let util = report.utilisation;
+    let pct = |i: usize| util.map_or(String::new(), |u| format!("{:>7.1} %", u[i]));
+    println!("  LUT        {:>10} {}", t.lut, pct(0));
+    println!("  FF         {:>10} {}", t.ff, pct(1));
+    println!("  DSP        {:>10} {}", t.dsp, pct(2));
+    println!("  BRAM18     {:>10} {}", t.bram18, pct(3));
+    println!(
+        "  latency    {:>10} cycles ({:.1} ns)",
+        t.latency_cycles,
+        t.latency_cycles * cfg.clock_ns
+    );
+    println!("  II         {:>10} cycles", t.ii);
+    println!(
+        "\n  {:<16} {:<11} {:>11} {:>9} {:>9} {:>7} {:>7} {:>8} {:>6}",
+        "layer", "kind", "in->out", "LUT", "FF", "DSP", "BRAM", "latency", "II"
+    );
+    for l in &report.layers {
+        let c = l.costs;
+        println!(
+            "  {:<16} {:<11} {:>11} {:>9.0} {:>9.0} {:>7.1} {:>7.1} {:>8.1} {:>6.1}",
+            l.name,
+            format!("{:?}", l.kind),
+            format!("{}->{}", l.n_in, l.n_out),
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            c[5]
+        );
+    }
+    for w in &report.warnings {
+        eprintln!("zest: warning: {w}");
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         Command::Board { command } => command,
+        Command::Estimate {
+            network,
+            precision,
+            reuse_factor,
+            strategy,
+            io_type,
+            part,
+            clock_ns,
+            model,
+            json,
+        } => {
+            return estimate_cmd(
+                &network,
+                &precision,
+                reuse_factor,
+                &strategy,
+                &io_type,
+                part,
+                clock_ns,
+                model.as_deref(),
+                json,
+            )
+        }
         Command::Train {
             data: root,
             out,

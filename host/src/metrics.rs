@@ -95,11 +95,11 @@ mod tests {
         assert_eq!((m.smape, m.r2, m.mae, m.under), (0.0, 1.0, 0.0, 0.0));
         // p = 2y: SMAPE = 2·y/(3y) = 66.7 %.
         let m = target_metrics(&[2.0, 4.0], &[1.0, 2.0]);
-        assert!((m.smape - 200.0 / 3.0).abs() < 1e-9);
+        assert!((m.smape - 200.0 / 3.0).abs() < 1e-6);
         // Both zero counts as exact; unknown truths are skipped.
         let m = target_metrics(&[0.0, 5.0], &[0.0, f64::NAN]);
         assert_eq!((m.n, m.smape), (1, 0.0));
         // Predicting 1 for a true 0 is the worst SMAPE.
-        assert!((target_metrics(&[1.0], &[0.0]).smape - 200.0).abs() < 1e-6);
+        assert!((target_metrics(&[1.0], &[0.0]).smape - 200.0).abs() < 1e-4);
     }
 }

@@ -17,7 +17,8 @@ use crate::tokens::tokens;
 pub const N_TARGETS: usize = 6;
 /// Index of II among the targets (the one aggregated by max).
 pub const II: usize = 5;
-/// Per-layer log-cost is clamped here before exp (e^20 ≈ 5·10⁸).
+/// Per-layer log-cost is clamped here before exp (e^20 ≈ 5·10⁸) while
+/// training starts; trained models carry tighter per-target caps.
 pub const LOG_COST_MAX: f32 = 20.0;
 
 /// A dense layer, row-major `[inputs][outputs]` (x · W + b).
@@ -64,6 +65,14 @@ pub struct Surrogate {
     /// added to the output: power laws in the log-count features carry over
     /// to sizes beyond the training range, where the ReLU part flattens out.
     pub skip: Dense,
+    /// Per target, the largest log-cost one layer may have: ln of twice the
+    /// largest whole-design value seen in training. No layer can cost more
+    /// than any design ever did, however far a token lies from the data.
+    pub log_cost_cap: Vec<f32>,
+    /// Per-slot minimum of the training tokens.
+    pub token_min: Vec<f32>,
+    /// Per-slot maximum of the training tokens.
+    pub token_max: Vec<f32>,
     /// How it was trained (free text and figures, for reports).
     pub provenance: String,
 }
@@ -129,12 +138,29 @@ impl Surrogate {
         {
             return Err(ModelError::Shape("skip path".into()));
         }
+        if self.log_cost_cap.len() != N_TARGETS {
+            return Err(ModelError::Shape("log_cost_cap length".into()));
+        }
         if width != N_TARGETS {
             return Err(ModelError::Shape(format!(
                 "{width} outputs, expected {N_TARGETS}"
             )));
         }
         Ok(())
+    }
+
+    /// Slots of `token` outside the training range, with that range.
+    pub fn range_violations(&self, token: &[f32; TOKEN_LEN]) -> Vec<(usize, (f32, f32))> {
+        let margin = 0.05;
+        token
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                let (lo, hi) = (*self.token_min.get(i)?, *self.token_max.get(i)?);
+                let pad = margin * (hi - lo).abs().max(1e-3);
+                (*v < lo - pad || *v > hi + pad).then_some((i, (lo, hi)))
+            })
+            .collect()
     }
 
     /// Per-layer costs (linear units) for one token.
@@ -160,8 +186,9 @@ impl Surrogate {
             *a += b;
         }
         let mut out = [0f64; N_TARGETS];
-        for (o, v) in out.iter_mut().zip(&y) {
-            *o = f64::from(v.min(LOG_COST_MAX).exp());
+        for (t, (o, v)) in out.iter_mut().zip(&y).enumerate() {
+            let cap = self.log_cost_cap.get(t).copied().unwrap_or(LOG_COST_MAX);
+            *o = f64::from(v.min(cap).exp());
         }
         out
     }

@@ -99,9 +99,25 @@ struct Batch {
     y: Tensor<2>,
     /// 1 where the target is known.
     mask: Tensor<2>,
+    /// Per-target cap of the per-layer log-cost `[1, targets]`.
+    cap: Tensor<2>,
 }
 
-fn batch(designs: &[&Design], mean: &[f32], std: &[f32], device: &Device) -> Batch {
+/// Per target, ln(2 × the largest value in `designs`) (at least ln 2).
+pub fn log_cost_caps(designs: &[&Design]) -> Vec<f32> {
+    (0..N_TARGETS)
+        .map(|t| {
+            let max = designs
+                .iter()
+                .map(|d| d.targets.to_array()[t])
+                .filter(|v| v.is_finite())
+                .fold(1.0f64, f64::max);
+            ((2.0 * max).ln() as f32).min(LOG_COST_MAX)
+        })
+        .collect()
+}
+
+fn batch(designs: &[&Design], mean: &[f32], std: &[f32], caps: &[f32], device: &Device) -> Batch {
     let mut x = Vec::new();
     let mut owner = Vec::new();
     for (i, d) in designs.iter().enumerate() {
@@ -133,12 +149,17 @@ fn batch(designs: &[&Design], mean: &[f32], std: &[f32], device: &Device) -> Bat
         member: Tensor::from_data(TensorData::new(member, [n_d, n_l]), device),
         y: Tensor::from_data(TensorData::new(y, [n_d, N_TARGETS]), device),
         mask: Tensor::from_data(TensorData::new(mask, [n_d, N_TARGETS]), device),
+        cap: Tensor::from_data(TensorData::new(caps.to_vec(), [1, N_TARGETS]), device),
     }
 }
 
 /// ln(1 + predicted totals) `[designs, targets]`.
 fn predict_log(net: &Net, b: &Batch) -> Tensor<2> {
-    let cost = net.forward(b.x.clone()).clamp_max(LOG_COST_MAX).exp();
+    let raw = net.forward(b.x.clone());
+    let [n_rows, _] = raw.dims();
+    let cost = raw
+        .min_pair(b.cap.clone().expand([n_rows, N_TARGETS]))
+        .exp();
     let sums = b.member.clone().matmul(cost.clone());
     let [n_d, n_l] = b.member.dims();
     // II: the slowest layer. Members keep their cost, others 0.
@@ -221,11 +242,20 @@ pub fn train(train: &[&Design], val: &[&Design], cfg: &TrainConfig) -> (Surrogat
     let device = Device::flex().autodiff();
     device.seed(cfg.seed);
     let (mean, std) = normaliser(train);
-    let tb = batch(train, &mean, &std, &device);
+    let mut token_min = vec![f32::INFINITY; TOKEN_LEN];
+    let mut token_max = vec![f32::NEG_INFINITY; TOKEN_LEN];
+    for t in train.iter().flat_map(|d| tokens(d)) {
+        for (i, v) in t.iter().enumerate() {
+            token_min[i] = token_min[i].min(*v);
+            token_max[i] = token_max[i].max(*v);
+        }
+    }
+    let caps = log_cost_caps(train);
+    let tb = batch(train, &mean, &std, &caps, &device);
     let vb = if val.is_empty() {
         None
     } else {
-        Some(batch(val, &mean, &std, &device))
+        Some(batch(val, &mean, &std, &caps, &device))
     };
     let mut net = Net::new(cfg, &device);
     let mut opt = AdamConfig::new().init();
@@ -255,6 +285,9 @@ pub fn train(train: &[&Design], val: &[&Design], cfg: &TrainConfig) -> (Surrogat
         hidden: net.hidden.iter().map(export).collect(),
         output: export(&net.output),
         skip: export(&net.skip),
+        log_cost_cap: caps,
+        token_min,
+        token_max,
         provenance: format!(
             "burn 0.22 flex, {} designs, hidden {}x{}, lr {}, seed {}, best step {best_step}/{step}",
             train.len(),
@@ -341,7 +374,7 @@ mod tests {
 
         // The exported plain-Rust model gives what burn computed.
         let device = Device::flex();
-        let b = batch(&refs, &model.mean, &model.std, &device);
+        let b = batch(&refs, &model.mean, &model.std, &model.log_cost_cap, &device);
         let mut net = Net::new(&cfg, &device);
         let load = |l: &mut Linear, d: &Dense| {
             l.weight = burn::module::Param::from_tensor(Tensor::from_data(

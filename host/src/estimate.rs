@@ -1,0 +1,287 @@
+//! `zest estimate`: a user's network and hls4ml configuration → design →
+//! the surrogate's six targets, the part's utilisation and each layer's
+//! share.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::design::{
+    Design, IoType, Layer, LayerKind, Precision, Provenance, ReportKind, Strategy, Targets,
+};
+use crate::keras::{parse_keras, KerasError};
+use crate::surrogate::{round_targets, ModelError, Surrogate, N_TARGETS};
+use crate::tokens::tokens;
+
+/// The model shipped inside the binary (regenerate with
+/// `zest train --out host/models/default.json`).
+pub const DEFAULT_MODEL: &str = include_str!("../models/default.json");
+
+/// Errors of `zest estimate`.
+#[derive(Debug, thiserror::Error)]
+pub enum EstimateError {
+    /// The model file could not be read or is not a zest model.
+    #[error("model {path}: {why}")]
+    Model {
+        /// Where.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The model does not fit this zest.
+    #[error(transparent)]
+    Incompatible(#[from] ModelError),
+    /// The network file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// Where.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The network is not a supported Keras model.
+    #[error("{path}: {source}")]
+    Keras {
+        /// Where.
+        path: String,
+        /// Why.
+        source: KerasError,
+    },
+}
+
+/// Loads a model file, or the embedded default when `path` is `None`.
+pub fn load_model(path: Option<&Path>) -> Result<Surrogate, EstimateError> {
+    let (text, shown) = match path {
+        Some(p) => (
+            std::fs::read_to_string(p).map_err(|e| EstimateError::Model {
+                path: p.display().to_string(),
+                why: e.to_string(),
+            })?,
+            p.display().to_string(),
+        ),
+        None => (DEFAULT_MODEL.to_string(), "embedded default".to_string()),
+    };
+    let model: Surrogate = serde_json::from_str(&text).map_err(|e| EstimateError::Model {
+        path: shown,
+        why: e.to_string(),
+    })?;
+    model.validate()?;
+    Ok(model)
+}
+
+/// hls4ml configuration applied to every layer (hls4ml's `Model` level).
+#[derive(Debug, Clone, Serialize)]
+pub struct HlsConfig {
+    /// Default precision (weights, biases, accumulators, results).
+    pub precision: Precision,
+    /// Reuse factor.
+    pub reuse_factor: u32,
+    /// Strategy.
+    pub strategy: Strategy,
+    /// IO type.
+    pub io_type: IoType,
+    /// FPGA part.
+    pub part: String,
+    /// Clock period, ns.
+    pub clock_ns: f64,
+}
+
+impl Default for HlsConfig {
+    /// hls4ml's defaults, on the PYNQ-Z2's part.
+    fn default() -> Self {
+        Self {
+            precision: Precision::DEFAULT,
+            reuse_factor: 1,
+            strategy: Strategy::Latency,
+            io_type: IoType::IoParallel,
+            part: "xc7z020clg400-1".into(),
+            clock_ns: 5.0,
+        }
+    }
+}
+
+/// Builds the design hls4ml would make of `layers` under `cfg`.
+/// Precisions a QKeras model fixed per layer are kept.
+pub fn design_from_layers(name: &str, layers: Vec<Layer>, cfg: &HlsConfig) -> Design {
+    let layers = layers
+        .into_iter()
+        .map(|mut l| {
+            if l.kind.has_weights() {
+                l.weight.get_or_insert(cfg.precision);
+                l.accum.get_or_insert(cfg.precision);
+                l.reuse_factor = cfg.reuse_factor;
+            }
+            l.result.get_or_insert(cfg.precision);
+            l
+        })
+        .collect();
+    Design {
+        id: name.to_string(),
+        group: name.to_string(),
+        layers,
+        strategy: cfg.strategy,
+        io_type: cfg.io_type,
+        part: cfg.part.clone(),
+        clock_ns: cfg.clock_ns,
+        tool: None,
+        multiplier_impl: None,
+        input: cfg.precision,
+        realistic: true,
+        report: ReportKind::Csynth,
+        targets: Targets {
+            lut: f64::NAN,
+            ff: f64::NAN,
+            dsp: f64::NAN,
+            bram18: f64::NAN,
+            latency_cycles: f64::NAN,
+            ii: f64::NAN,
+        },
+        per_layer: None,
+        provenance: Provenance {
+            dataset: "user".into(),
+            file: name.into(),
+            position: String::new(),
+        },
+    }
+}
+
+/// Reads a Keras model JSON into a design.
+pub fn design_from_keras(path: &Path, cfg: &HlsConfig) -> Result<Design, EstimateError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| EstimateError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let layers = parse_keras(&text).map_err(|source| EstimateError::Keras {
+        path: shown.clone(),
+        source,
+    })?;
+    let name = path
+        .file_stem()
+        .map_or(shown, |s| s.to_string_lossy().into_owned());
+    Ok(design_from_layers(&name, layers, cfg))
+}
+
+/// Capacity of a part, from the vendor's data sheets.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Capacity {
+    /// LUTs.
+    pub lut: f64,
+    /// Flip-flops.
+    pub ff: f64,
+    /// DSP slices.
+    pub dsp: f64,
+    /// BRAM18 blocks.
+    pub bram18: f64,
+}
+
+/// Capacity of the parts zest knows (by name prefix, package ignored).
+pub fn capacity(part: &str) -> Option<Capacity> {
+    let p = part.to_ascii_lowercase();
+    let table: [(&str, [f64; 4]); 7] = [
+        ("xc7z007s", [14_400.0, 28_800.0, 66.0, 100.0]),
+        ("xc7z010", [17_600.0, 35_200.0, 80.0, 120.0]),
+        ("xc7z020", [53_200.0, 106_400.0, 220.0, 280.0]),
+        ("xczu9eg", [274_080.0, 548_160.0, 2_520.0, 1_824.0]),
+        ("xcu250", [1_728_000.0, 3_456_000.0, 12_288.0, 5_376.0]),
+        ("xcvu9p", [1_182_240.0, 2_364_480.0, 6_840.0, 4_320.0]),
+        ("xcu200", [1_182_240.0, 2_364_480.0, 6_840.0, 4_320.0]),
+    ];
+    table
+        .iter()
+        .find(|(prefix, _)| p.starts_with(prefix))
+        .map(|(_, c)| Capacity {
+            lut: c[0],
+            ff: c[1],
+            dsp: c[2],
+            bram18: c[3],
+        })
+}
+
+/// One layer's share of the estimate.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerShare {
+    /// Layer name.
+    pub name: String,
+    /// Kind.
+    pub kind: LayerKind,
+    /// Inputs → outputs.
+    pub n_in: u64,
+    /// Outputs.
+    pub n_out: u64,
+    /// LUT, FF, DSP, BRAM18, latency, II of this layer alone.
+    pub costs: [f64; N_TARGETS],
+}
+
+/// Everything `zest estimate` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct EstimateReport {
+    /// Network name.
+    pub design: String,
+    /// The configuration applied.
+    pub config: HlsConfig,
+    /// The six targets (whole units).
+    pub targets: Targets,
+    /// Utilisation of the part, % (LUT, FF, DSP, BRAM), when the part is known.
+    pub utilisation: Option<[f64; 4]>,
+    /// Per layer.
+    pub layers: Vec<LayerShare>,
+    /// Inputs outside what the model was trained on.
+    pub warnings: Vec<String>,
+    /// Which model answered.
+    pub model: String,
+}
+
+/// Estimates `design` with `model`.
+pub fn estimate(
+    model: &Surrogate,
+    design: &Design,
+    cfg: &HlsConfig,
+    model_name: &str,
+) -> EstimateReport {
+    let e = model.estimate(design);
+    let targets = round_targets(&e.targets);
+    let utilisation = capacity(&design.part).map(|c| {
+        [
+            100.0 * targets.lut / c.lut,
+            100.0 * targets.ff / c.ff,
+            100.0 * targets.dsp / c.dsp,
+            100.0 * targets.bram18 / c.bram18,
+        ]
+    });
+    let mut warnings = Vec::new();
+    for (l, t) in design.layers.iter().zip(tokens(design)) {
+        for (slot, (lo, hi)) in model.range_violations(&t) {
+            warnings.push(format!(
+                "layer {}: feature slot {slot} = {:.2} is outside the training range [{lo:.2}, {hi:.2}]; the estimate extrapolates",
+                l.name, t[slot]
+            ));
+        }
+    }
+    if capacity(&design.part).is_none() {
+        warnings.push(format!(
+            "part {} is not in zest's capacity table: no utilisation",
+            design.part
+        ));
+    }
+    EstimateReport {
+        design: design.id.clone(),
+        config: cfg.clone(),
+        targets,
+        utilisation,
+        layers: design
+            .layers
+            .iter()
+            .zip(e.per_layer)
+            .map(|(l, c)| LayerShare {
+                name: l.name.clone(),
+                kind: l.kind,
+                n_in: l.n_in(),
+                n_out: l.n_out(),
+                costs: c,
+            })
+            .collect(),
+        warnings,
+        model: model_name.to_string(),
+    }
+}
