@@ -12,16 +12,10 @@ use crate::design::{
     Activation, Design, Layer, LayerKind, Precision, Provenance, ReportKind, Strategy, Targets,
 };
 
-use super::json_stream::{records, Item};
-use super::{rel, Issue, LoadReport};
+use super::json_stream::num;
+use super::{load_json_records, LoadReport, Outcome};
 
 const DATASET: &str = "argykokk-mlp-zynq7000";
-
-fn num(v: &Value, k: &str) -> Result<f64, String> {
-    v.get(k)
-        .and_then(Value::as_f64)
-        .ok_or_else(|| format!("{k} missing or not a number"))
-}
 
 fn int(v: &Value, k: &str) -> Result<u32, String> {
     v.get(k)
@@ -188,53 +182,14 @@ fn record_to_design(r: &Value, file: &str, index: usize) -> Result<Design, Strin
 /// Loads the records (`records.json`; `top_level.csv` holds the same
 /// designs' summaries and is not loaded twice).
 pub fn load(root: &Path, report: &mut LoadReport, progress: &mut dyn FnMut(&str)) {
-    let path = root.join(DATASET).join("records.json");
-    if path.is_file() {
-        progress(&rel(root, &path));
-        load_file(root, &path, report);
-    }
-}
-
-/// Loads one file in this format.
-pub fn load_file(root: &Path, path: &Path, report: &mut LoadReport) {
-    let file = rel(root, path);
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            let issue = Issue {
-                file,
-                position: "file".into(),
-                message: e.to_string(),
-            };
-            report.malformed(DATASET, issue);
-            return;
-        }
-    };
-    for item in records(&bytes, Some("records")) {
-        match item {
-            Item::Record { index, value } => match record_to_design(&value, &file, index) {
-                Ok(d) => report.design(d),
-                Err(message) => report.malformed(
-                    DATASET,
-                    Issue {
-                        file: file.clone(),
-                        position: format!("record {index}"),
-                        message,
-                    },
-                ),
-            },
-            Item::Broken {
-                line,
-                column,
-                message,
-            } => report.malformed(
-                DATASET,
-                Issue {
-                    file: file.clone(),
-                    position: format!("line {line} column {column}"),
-                    message,
-                },
-            ),
-        }
-    }
+    load_json_records(
+        root,
+        DATASET,
+        "records.json",
+        report,
+        progress,
+        |index, value, file| {
+            record_to_design(value, file, index).map(|d| Outcome::Design(Box::new(d)))
+        },
+    );
 }

@@ -25,6 +25,13 @@ pub enum Item {
     },
 }
 
+/// A number field of a JSON object, or a message naming it.
+pub fn num(v: &Value, k: &str) -> Result<f64, String> {
+    v.get(k)
+        .and_then(Value::as_f64)
+        .ok_or_else(|| format!("{k} missing or not a number"))
+}
+
 fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
     let before = &bytes[..offset.min(bytes.len())];
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;

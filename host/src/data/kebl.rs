@@ -13,27 +13,16 @@ use serde_json::Value;
 use crate::design::{Design, IoType, Layer, Precision, Provenance, ReportKind, Strategy, Targets};
 use crate::keras::parse_keras;
 
-use super::json_stream::{records, Item};
-use super::{rel, Issue, LoadReport};
+use super::json_stream::num;
+use super::{load_json_records, LoadReport, Outcome};
 
 const DATASET: &str = "kebl-cnn-vu9p";
-
-fn num(v: &Value, k: &str) -> Result<f64, String> {
-    v.get(k)
-        .and_then(Value::as_f64)
-        .ok_or_else(|| format!("{k} missing or not a number"))
-}
 
 /// `rfN` in a report file name.
 fn reuse_factor(report: &str) -> Option<u32> {
     let name = report.rsplit('/').next()?;
     name.split(['_', '.'])
         .find_map(|part| part.strip_prefix("rf").and_then(|n| n.parse().ok()))
-}
-
-enum Outcome {
-    Design(Box<Design>),
-    Unusable(String),
 }
 
 fn record(
@@ -128,43 +117,15 @@ fn record(
 
 /// Loads `kebl-cnn-vu9p/records.json` with its Keras models.
 pub fn load(root: &Path, report: &mut LoadReport, progress: &mut dyn FnMut(&str)) {
-    let path = root.join(DATASET).join("records.json");
-    if !path.is_file() {
-        return;
-    }
-    let file = rel(root, &path);
-    progress(&file);
-    let issue = |position: String, message: String| Issue {
-        file: file.clone(),
-        position,
-        message,
-    };
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) => return report.malformed(DATASET, issue("file".into(), e.to_string())),
-    };
     let mut models = HashMap::new();
-    for item in records(&bytes, Some("records")) {
-        match item {
-            Item::Record { index, value } => {
-                match record(&value, &mut models, root, &file, index) {
-                    Ok(Outcome::Design(d)) => report.design(*d),
-                    Ok(Outcome::Unusable(why)) => {
-                        report.unusable(DATASET, issue(format!("record {index}"), why))
-                    }
-                    Err(why) => report.malformed(DATASET, issue(format!("record {index}"), why)),
-                }
-            }
-            Item::Broken {
-                line,
-                column,
-                message,
-            } => report.malformed(
-                DATASET,
-                issue(format!("line {line} column {column}"), message),
-            ),
-        }
-    }
+    load_json_records(
+        root,
+        DATASET,
+        "records.json",
+        report,
+        progress,
+        |index, value, file| record(value, &mut models, root, file, index),
+    );
 }
 
 #[cfg(test)]

@@ -68,7 +68,38 @@ pub struct LoadReport {
     pub counts: BTreeMap<String, DatasetCounts>,
 }
 
+/// What one record became.
+pub enum Outcome {
+    /// A design.
+    Design(Box<Design>),
+    /// A failed synthesis (counted, excluded).
+    Failed,
+    /// A well-formed record that cannot become a design, and why.
+    Unusable(String),
+}
+
 impl LoadReport {
+    /// Files one record's outcome (an `Err` is a malformed record).
+    pub fn file_outcome(
+        &mut self,
+        dataset: &str,
+        file: &str,
+        position: String,
+        outcome: Result<Outcome, String>,
+    ) {
+        let issue = |message| Issue {
+            file: file.to_string(),
+            position,
+            message,
+        };
+        match outcome {
+            Ok(Outcome::Design(d)) => self.design(*d),
+            Ok(Outcome::Failed) => self.failed(dataset),
+            Ok(Outcome::Unusable(why)) => self.unusable(dataset, issue(why)),
+            Err(why) => self.malformed(dataset, issue(why)),
+        }
+    }
+
     fn counts(&mut self, dataset: &str) -> &mut DatasetCounts {
         self.counts.entry(dataset.to_string()).or_default()
     }
@@ -125,6 +156,46 @@ pub fn default_root() -> PathBuf {
         return here;
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
+}
+
+/// Streams the records of a `{"records": [...]}` file at `root/dataset/name`
+/// (if it exists) through `convert(index, record, file)`.
+pub fn load_json_records(
+    root: &Path,
+    dataset: &str,
+    name: &str,
+    report: &mut LoadReport,
+    progress: &mut dyn FnMut(&str),
+    mut convert: impl FnMut(usize, &serde_json::Value, &str) -> Result<Outcome, String>,
+) {
+    let path = root.join(dataset).join(name);
+    if !path.is_file() {
+        return;
+    }
+    let file = rel(root, &path);
+    progress(&file);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) => return report.file_outcome(dataset, &file, "file".into(), Err(e.to_string())),
+    };
+    for item in json_stream::records(&bytes, Some("records")) {
+        match item {
+            json_stream::Item::Record { index, value } => {
+                let outcome = convert(index, &value, &file);
+                report.file_outcome(dataset, &file, format!("record {index}"), outcome);
+            }
+            json_stream::Item::Broken {
+                line,
+                column,
+                message,
+            } => report.file_outcome(
+                dataset,
+                &file,
+                format!("line {line} column {column}"),
+                Err(message),
+            ),
+        }
+    }
 }
 
 /// Path of `file` relative to `root`, for messages.

@@ -14,22 +14,11 @@ use crate::design::{
     Activation, Design, IoType, Precision, Provenance, ReportKind, Strategy, Targets,
 };
 
-use super::json_stream::{records, Item};
-use super::{mlp, rel, Issue, LoadReport};
+use super::json_stream::num;
+use super::{load_json_records, mlp, LoadReport, Outcome};
 
 const DATASET: &str = "pynqz2-jet-tagger";
 const WIDTHS: [u32; 5] = [16, 64, 32, 32, 5];
-
-fn num(v: &Value, k: &str) -> Result<f64, String> {
-    v.get(k)
-        .and_then(Value::as_f64)
-        .ok_or_else(|| format!("{k} missing or not a number"))
-}
-
-enum Outcome {
-    Design(Box<Design>),
-    Unusable(String),
-}
 
 fn record(v: &Value, file: &str, index: usize) -> Result<Outcome, String> {
     let id = v.get("id").and_then(Value::as_str).ok_or("id missing")?;
@@ -93,38 +82,12 @@ fn record(v: &Value, file: &str, index: usize) -> Result<Outcome, String> {
 
 /// Loads `pynqz2-jet-tagger/records.json`.
 pub fn load(root: &Path, report: &mut LoadReport, progress: &mut dyn FnMut(&str)) {
-    let path = root.join(DATASET).join("records.json");
-    if !path.is_file() {
-        return;
-    }
-    let file = rel(root, &path);
-    progress(&file);
-    let issue = |position: String, message: String| Issue {
-        file: file.clone(),
-        position,
-        message,
-    };
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) => return report.malformed(DATASET, issue("file".into(), e.to_string())),
-    };
-    for item in records(&bytes, Some("records")) {
-        match item {
-            Item::Record { index, value } => match record(&value, &file, index) {
-                Ok(Outcome::Design(d)) => report.design(*d),
-                Ok(Outcome::Unusable(why)) => {
-                    report.unusable(DATASET, issue(format!("record {index}"), why))
-                }
-                Err(why) => report.malformed(DATASET, issue(format!("record {index}"), why)),
-            },
-            Item::Broken {
-                line,
-                column,
-                message,
-            } => report.malformed(
-                DATASET,
-                issue(format!("line {line} column {column}"), message),
-            ),
-        }
-    }
+    load_json_records(
+        root,
+        DATASET,
+        "records.json",
+        report,
+        progress,
+        |index, value, file| record(value, file, index),
+    );
 }

@@ -18,7 +18,7 @@ use crate::design::{
     Targets,
 };
 
-use super::{rel, Issue, LoadReport};
+use super::{rel, Issue, LoadReport, Outcome};
 
 const U250: &str = "xcu250-figd2104-2L-e";
 
@@ -79,13 +79,6 @@ enum Kind {
     Dense1,
     MultiDense,
     Conv2d,
-}
-
-/// What one CSV row became.
-enum Outcome {
-    Design(Box<Design>),
-    Failed,
-    Unusable(String),
 }
 
 fn targets(row: &Row<'_>, with_ii: bool) -> Result<Targets, String> {
@@ -239,14 +232,8 @@ fn load_file(root: &Path, path: &Path, kind: Kind, report: &mut LoadReport) {
                 let row = Row {
                     fields: headers.iter().zip(record.iter()).collect(),
                 };
-                match row_to_design(&kind, &row, &dataset, &file, line) {
-                    Ok(Outcome::Design(d)) => report.design(*d),
-                    Ok(Outcome::Failed) => report.failed(&dataset),
-                    Ok(Outcome::Unusable(why)) => {
-                        report.unusable(&dataset, issue(format!("line {line}"), why))
-                    }
-                    Err(why) => report.malformed(&dataset, issue(format!("line {line}"), why)),
-                }
+                let outcome = row_to_design(&kind, &row, &dataset, &file, line);
+                report.file_outcome(&dataset, &file, format!("line {line}"), outcome);
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
