@@ -35,7 +35,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the token layout.
-pub const SCHEMA_VERSION: u16 = 1;
+pub const SCHEMA_VERSION: u16 = 2;
 
 /// What a layer computes (one-hot in the token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -169,8 +169,16 @@ pub mod slot {
     pub const LOG_BRAM_PRIOR: usize = LOG_RF_RESOURCE + 1;
     /// log2(1 + BRAM18 blocks of activation tables).
     pub const LOG_TABLE_PRIOR: usize = LOG_BRAM_PRIOR + 1;
+    /// One-hot of hls4ml's three Resource-strategy dense kernels (all 0
+    /// under Latency): `rf ≤ n_in`, `rf > n_in` with `rf % n_in == 0`, and
+    /// `rf > n_in` otherwise. They index the accumulators differently, and
+    /// the accumulator multiplexers dominate their LUT count.
+    pub const RF_REGIME: usize = LOG_TABLE_PRIOR + 1;
+    /// log2 of the accumulator stride `⌈rf / n_in⌉` of the `rf > n_in`
+    /// kernels (how many outputs each multiplier visits), else 0.
+    pub const LOG_OUTSCALE: usize = RF_REGIME + 3;
     /// log2(1 + window positions).
-    pub const LOG_POSITIONS: usize = LOG_TABLE_PRIOR + 1;
+    pub const LOG_POSITIONS: usize = LOG_OUTSCALE + 1;
     /// Kernel size / 8.
     pub const KERNEL: usize = LOG_POSITIONS + 1;
     /// Weight bits / 16.
@@ -284,6 +292,23 @@ impl LayerFacts {
         }
         t[slot::LOG_BRAM_PRIOR] = log2p1(self.bram_prior() as f64);
         t[slot::LOG_TABLE_PRIOR] = log2p1(self.table_prior() as f64);
+        if self.resource && self.n_mult > 0 {
+            let (rf, n_in) = (
+                u64::from(self.reuse_factor.max(1)),
+                u64::from(self.n_in.max(1)),
+            );
+            let regime = if rf <= n_in {
+                0
+            } else if rf % n_in == 0 {
+                1
+            } else {
+                2
+            };
+            t[slot::RF_REGIME + regime] = 1.0;
+            if rf > n_in {
+                t[slot::LOG_OUTSCALE] = libm_log2(rf.div_ceil(n_in) as f64) as f32;
+            }
+        }
         t[slot::LOG_POSITIONS] = log2p1(f64::from(self.positions));
         t[slot::KERNEL] = f32::from(self.kernel) / 8.0;
         t[slot::WEIGHT_BITS] = f32::from(self.weight_bits) / 16.0;
@@ -367,6 +392,23 @@ mod tests {
         let mut f = dense(96, 96, 576, true);
         f.weight_bits = 14;
         assert_eq!(f.bram_prior(), 13);
+    }
+
+    #[test]
+    fn resource_kernels_are_told_apart() {
+        let t = dense(128, 128, 512, true).token();
+        assert_eq!(t[slot::RF_REGIME + 1], 1.0);
+        assert_eq!(t[slot::LOG_OUTSCALE], 2.0);
+        let t = dense(96, 64, 64, true).token();
+        assert_eq!(t[slot::RF_REGIME], 1.0);
+        assert_eq!(t[slot::LOG_OUTSCALE], 0.0);
+        let t = dense(96, 64, 100, true).token();
+        assert_eq!(t[slot::RF_REGIME + 2], 1.0);
+        let t = dense(96, 64, 100, false).token();
+        assert_eq!(
+            t[slot::RF_REGIME..slot::RF_REGIME + 3].iter().sum::<f32>(),
+            0.0
+        );
     }
 
     #[test]

@@ -5,10 +5,11 @@
 
 use serde::Serialize;
 
+use crate::baselines::Baseline;
 use crate::design::{Design, Targets};
 use crate::metrics::{target_metrics, TargetMetrics};
 use crate::surrogate::{round_targets, Surrogate};
-use crate::train::{train, TrainConfig, TrainLog};
+use crate::train::{train, Split, TrainConfig, TrainLog};
 
 /// Metrics for all six targets.
 #[derive(Debug, Clone, Serialize)]
@@ -21,17 +22,128 @@ pub struct Report {
     pub targets: Vec<(String, TargetMetrics)>,
     /// Mean SMAPE over the targets that have data.
     pub mean_smape: f64,
+    /// Conservative mode: the quantile asked for and, per target, the
+    /// fraction of true values at or below the upper bound.
+    pub upper: Option<UpperCoverage>,
     /// Training runs behind the predictions.
     pub training: Vec<TrainLog>,
+    /// Per data set: designs and mean SMAPE over the targets it has.
+    pub by_dataset: Vec<DatasetScore>,
+    /// Every prediction (written by `--predictions`, plotted by `--plots`).
+    #[serde(skip)]
+    pub points: Vec<Point>,
 }
 
-/// Builds a report from predictions and truths.
+/// How one data set fared.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetScore {
+    /// Data set.
+    pub dataset: String,
+    /// Designs.
+    pub n_designs: usize,
+    /// Per target SMAPE %, in [`Targets::NAMES`] order (NaN without data).
+    pub smape: Vec<f64>,
+    /// Mean over the targets with data.
+    pub mean_smape: f64,
+}
+
+fn by_dataset(points: &[Point]) -> Vec<DatasetScore> {
+    let mut names: Vec<&str> = points.iter().map(|p| p.dataset.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let mine: Vec<&Point> = points.iter().filter(|p| p.dataset == name).collect();
+            let smape: Vec<f64> = (0..6)
+                .map(|t| {
+                    let p: Vec<f64> = mine.iter().map(|x| x.pred.to_array()[t]).collect();
+                    let y: Vec<f64> = mine.iter().map(|x| x.truth.to_array()[t]).collect();
+                    target_metrics(&p, &y).smape
+                })
+                .collect();
+            let known: Vec<f64> = smape.iter().copied().filter(|v| v.is_finite()).collect();
+            DatasetScore {
+                dataset: name.to_string(),
+                n_designs: mine.len(),
+                mean_smape: known.iter().sum::<f64>() / known.len().max(1) as f64,
+                smape,
+            }
+        })
+        .collect()
+}
+
+/// One design's prediction.
+#[derive(Debug, Clone, Serialize)]
+pub struct Point {
+    /// Design id.
+    pub id: String,
+    /// Data set it came from.
+    pub dataset: String,
+    /// Synthesis result.
+    pub truth: Targets,
+    /// Rounded estimate.
+    pub pred: Targets,
+}
+
+/// Coverage of the upper bounds.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpperCoverage {
+    /// Quantile asked for (`--upper`).
+    pub quantile: f64,
+    /// Per target, in [`Targets::NAMES`] order: fraction of truths ≤ bound.
+    pub coverage: Vec<(String, f64)>,
+    /// Per target: median of bound / truth (how much headroom it costs).
+    pub median_ratio: Vec<(String, f64)>,
+}
+
+/// Fraction of truths at or below their bound, per target.
+pub fn coverage(uppers: &[Targets], truths: &[Targets], q: f64) -> UpperCoverage {
+    let mut coverage = Vec::new();
+    let mut median_ratio = Vec::new();
+    for (t, name) in Targets::NAMES.iter().enumerate() {
+        let pairs: Vec<(f64, f64)> = uppers
+            .iter()
+            .zip(truths)
+            .map(|(u, y)| (u.to_array()[t], y.to_array()[t]))
+            .filter(|(_, y)| y.is_finite())
+            .collect();
+        let n = pairs.len().max(1) as f64;
+        let covered = pairs.iter().filter(|(u, y)| *y <= u.round()).count() as f64;
+        let mut ratios: Vec<f64> = pairs
+            .iter()
+            .map(|(u, y)| (u.round() + 1.0) / (y + 1.0))
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        let med = ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN);
+        coverage.push((name.to_string(), covered / n));
+        median_ratio.push((name.to_string(), med));
+    }
+    UpperCoverage {
+        quantile: q,
+        coverage,
+        median_ratio,
+    }
+}
+
+/// Builds a report from predictions for `designs`.
 pub fn report(
     name: &str,
+    designs: &[&Design],
     preds: &[Targets],
-    truths: &[Targets],
     training: Vec<TrainLog>,
 ) -> Report {
+    let truths: Vec<Targets> = designs.iter().map(|d| d.targets).collect();
+    let points: Vec<Point> = designs
+        .iter()
+        .zip(preds)
+        .map(|(d, p)| Point {
+            id: d.id.clone(),
+            dataset: d.provenance.dataset.clone(),
+            truth: d.targets,
+            pred: *p,
+        })
+        .collect();
     let targets: Vec<(String, TargetMetrics)> = (0..6)
         .map(|t| {
             let p: Vec<f64> = preds.iter().map(|x| x.to_array()[t]).collect();
@@ -50,6 +162,9 @@ pub fn report(
         mean_smape: known.iter().sum::<f64>() / known.len().max(1) as f64,
         targets,
         training,
+        upper: None,
+        by_dataset: by_dataset(&points),
+        points,
     }
 }
 
@@ -88,14 +203,31 @@ pub fn group_split<'a>(
     (tr, va)
 }
 
-/// Trains on `train_set` (holding out part of its groups for early stopping).
+/// Trains on `train_set`: each ensemble member holds out its own 15 % of
+/// the groups (split seeded by the member) for early stopping and for
+/// calibrating the upper bounds, so together the members learn from every
+/// group.
 pub fn fit(train_set: &[&Design], cfg: &TrainConfig) -> (Surrogate, TrainLog) {
-    let (tr, va) = group_split(train_set, 0.15, cfg.seed ^ 0x5eed);
-    train(&tr, &va, cfg)
+    let splits: Vec<Split<'_>> = (0..cfg.members.max(1) as u64)
+        .map(|k| {
+            let (train, val) = group_split(train_set, 0.15, (cfg.seed ^ 0x5eed).wrapping_add(k));
+            Split { train, val }
+        })
+        .collect();
+    train(train_set, &splits, cfg)
 }
 
-fn predict(model: &Surrogate, d: &Design) -> Targets {
-    round_targets(&model.estimate(d).targets)
+/// Rounded estimate and, when the model is calibrated, the `q` upper bound.
+fn predict(model: &Surrogate, d: &Design, q: f64) -> (Targets, Option<Targets>) {
+    let raw = model.estimate(d).targets;
+    (round_targets(&raw), model.upper(&raw, q))
+}
+
+/// Attaches upper-bound coverage when every design has a bound.
+fn with_upper(mut r: Report, uppers: &[Option<Targets>], truths: &[Targets], q: f64) -> Report {
+    let all: Option<Vec<Targets>> = uppers.iter().copied().collect();
+    r.upper = all.map(|u| coverage(&u, truths, q));
+    r
 }
 
 /// Grouped k-fold cross-validation over `designs`; `progress(fold)` after each fold.
@@ -103,10 +235,14 @@ pub fn cross_validate(
     designs: &[&Design],
     k: usize,
     cfg: &TrainConfig,
+    q: f64,
+    baselines: &[Baseline],
     mut progress: impl FnMut(usize),
-) -> Report {
+) -> (Report, Vec<Report>) {
     let folds = group_folds(designs, k, cfg.seed);
     let mut preds = vec![Targets::default(); designs.len()];
+    let mut uppers = vec![None; designs.len()];
+    let mut base_preds = vec![vec![Targets::default(); designs.len()]; baselines.len()];
     let mut logs = Vec::new();
     for f in 0..k {
         let train_set: Vec<&Design> = designs
@@ -119,18 +255,30 @@ pub fn cross_validate(
         logs.push(log);
         for (i, d) in designs.iter().enumerate() {
             if folds[i] == f {
-                preds[i] = predict(&model, d);
+                (preds[i], uppers[i]) = predict(&model, d, q);
+            }
+        }
+        if !baselines.is_empty() {
+            let test_idx: Vec<usize> = (0..designs.len()).filter(|&i| folds[i] == f).collect();
+            let test: Vec<&Design> = test_idx.iter().map(|&i| designs[i]).collect();
+            let (tr, va) = group_split(&train_set, 0.15, cfg.seed ^ 0x5eed);
+            for (b, out) in baselines.iter().zip(&mut base_preds) {
+                for (&i, p) in test_idx.iter().zip(b.fit_predict(&tr, &va, &test, cfg)) {
+                    out[i] = round_targets(&p);
+                }
             }
         }
         progress(f + 1);
     }
     let truths: Vec<Targets> = designs.iter().map(|d| d.targets).collect();
-    report(
-        &format!("grouped {k}-fold cross-validation (seed {})", cfg.seed),
-        &preds,
-        &truths,
-        logs,
-    )
+    let name = format!("grouped {k}-fold cross-validation (seed {})", cfg.seed);
+    let r = report(&name, designs, &preds, logs);
+    let base = baselines
+        .iter()
+        .zip(&base_preds)
+        .map(|(b, p)| report(&format!("{}, {name}", b.name()), designs, p, Vec::new()))
+        .collect();
+    (with_upper(r, &uppers, &truths, q), base)
 }
 
 /// Trains on `train_set`, evaluates on `test_set`.
@@ -139,11 +287,14 @@ pub fn holdout(
     train_set: &[&Design],
     test_set: &[&Design],
     cfg: &TrainConfig,
+    q: f64,
 ) -> (Report, Surrogate) {
     let (model, log) = fit(train_set, cfg);
-    let preds: Vec<Targets> = test_set.iter().map(|d| predict(&model, d)).collect();
+    let (preds, uppers): (Vec<Targets>, Vec<Option<Targets>>) =
+        test_set.iter().map(|d| predict(&model, d, q)).unzip();
     let truths: Vec<Targets> = test_set.iter().map(|d| d.targets).collect();
-    (report(name, &preds, &truths, vec![log]), model)
+    let r = report(name, test_set, &preds, vec![log]);
+    (with_upper(r, &uppers, &truths, q), model)
 }
 
 /// Everything `zest eval` reports.
@@ -158,6 +309,9 @@ pub struct EvalSuite {
     pub extrapolation: Report,
     /// Depth limit of the extrapolation training set.
     pub extrapolation_depth: usize,
+    /// Baselines on the same cross-validation folds and realistic hold-out
+    /// (empty unless asked for).
+    pub baselines: Vec<Report>,
 }
 
 /// Runs the three protocols on `designs`; `progress(step)` as they go.
@@ -165,11 +319,13 @@ pub fn suite(
     designs: &[crate::design::Design],
     folds: usize,
     cfg: &TrainConfig,
+    q: f64,
+    baselines: &[Baseline],
     mut progress: impl FnMut(&str),
 ) -> EvalSuite {
     let synthetic: Vec<&Design> = designs.iter().filter(|d| !d.realistic).collect();
     let realistic_set: Vec<&Design> = designs.iter().filter(|d| d.realistic).collect();
-    let cv = cross_validate(&synthetic, folds, cfg, |f| {
+    let (cv, mut base_reports) = cross_validate(&synthetic, folds, cfg, q, baselines, |f| {
         progress(&format!("cross-validation fold {f}/{folds}"))
     });
     progress("realistic hold-out");
@@ -178,6 +334,7 @@ pub fn suite(
         &synthetic,
         &realistic_set,
         cfg,
+        q,
     );
     let depth = 2;
     let shallow: Vec<&Design> = synthetic
@@ -196,8 +353,25 @@ pub fn suite(
         &shallow,
         &deep,
         cfg,
+        q,
     );
+    let (tr, va) = group_split(&synthetic, 0.15, cfg.seed ^ 0x5eed);
+    for b in baselines {
+        progress(&format!("{} on the realistic hold-out", b.name()));
+        let p: Vec<Targets> = b
+            .fit_predict(&tr, &va, &realistic_set, cfg)
+            .iter()
+            .map(round_targets)
+            .collect();
+        base_reports.push(report(
+            &format!("{}, realistic hold-out", b.name()),
+            &realistic_set,
+            &p,
+            Vec::new(),
+        ));
+    }
     EvalSuite {
+        baselines: base_reports,
         cross_validation: cv,
         realistic,
         extrapolation,

@@ -47,6 +47,74 @@ impl Dense {
     }
 }
 
+/// One network of the ensemble: per-layer log-cost from a token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    /// Hidden layers (ReLU after each).
+    pub hidden: Vec<Dense>,
+    /// Output layer: per-target log-cost.
+    pub output: Dense,
+    /// Linear path from the normalised token straight to the log-cost,
+    /// added to the output: power laws in the log-count features carry over
+    /// to sizes beyond the training range, where the ReLU part flattens out.
+    pub skip: Dense,
+}
+
+impl Member {
+    /// Checks that the layer shapes chain from a token to the targets.
+    fn validate(&self) -> Result<(), ModelError> {
+        let mut width = TOKEN_LEN;
+        for (i, d) in self
+            .hidden
+            .iter()
+            .chain(std::iter::once(&self.output))
+            .enumerate()
+        {
+            if d.inputs != width
+                || d.weight.len() != d.inputs * d.outputs
+                || d.bias.len() != d.outputs
+            {
+                return Err(ModelError::Shape(format!("layer {i}")));
+            }
+            width = d.outputs;
+        }
+        if width != N_TARGETS {
+            return Err(ModelError::Shape(format!(
+                "{width} outputs, expected {N_TARGETS}"
+            )));
+        }
+        if self.skip.inputs != TOKEN_LEN
+            || self.skip.outputs != N_TARGETS
+            || self.skip.weight.len() != TOKEN_LEN * N_TARGETS
+            || self.skip.bias.len() != N_TARGETS
+        {
+            return Err(ModelError::Shape("skip path".into()));
+        }
+        Ok(())
+    }
+
+    /// Per-target log-cost of one normalised token (uncapped).
+    pub fn log_costs(&self, x0: &[f32]) -> [f32; N_TARGETS] {
+        let mut x = x0.to_vec();
+        let mut y = Vec::new();
+        for h in &self.hidden {
+            h.forward(&x, &mut y);
+            for v in y.iter_mut() {
+                *v = v.max(0.0);
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+        self.output.forward(&x, &mut y);
+        let mut z = Vec::new();
+        self.skip.forward(x0, &mut z);
+        let mut out = [0f32; N_TARGETS];
+        for (o, (a, b)) in out.iter_mut().zip(y.iter().zip(&z)) {
+            *o = a + b;
+        }
+        out
+    }
+}
+
 /// A trained surrogate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Surrogate {
@@ -57,14 +125,10 @@ pub struct Surrogate {
     /// Per-slot standard deviation (1e30 where constant in training,
     /// which zeroes that slot).
     pub std: Vec<f32>,
-    /// Hidden layers (ReLU after each).
-    pub hidden: Vec<Dense>,
-    /// Output layer: per-target log-cost.
-    pub output: Dense,
-    /// Linear path from the normalised token straight to the log-cost,
-    /// added to the output: power laws in the log-count features carry over
-    /// to sizes beyond the training range, where the ReLU part flattens out.
-    pub skip: Dense,
+    /// Ensemble members, each trained from its own seed; a layer's cost is
+    /// the mean of theirs (averaging independently trained networks removes
+    /// much of the variance any one of them has).
+    pub members: Vec<Member>,
     /// Per target, the largest log-cost one layer may have: ln of twice the
     /// largest whole-design value seen in training. No layer can cost more
     /// than any design ever did, however far a token lies from the data.
@@ -75,6 +139,12 @@ pub struct Surrogate {
     pub token_max: Vec<f32>,
     /// How it was trained (free text and figures, for reports).
     pub provenance: String,
+    /// Per target, the sorted residuals ln(1 + truth) − ln(1 + estimate)
+    /// on calibration designs the model was not trained on (the validation
+    /// groups): what [`Surrogate::upper`] takes its quantiles from. Empty
+    /// when the model was trained without a validation set.
+    #[serde(default)]
+    pub residuals: Vec<Vec<f32>>,
 }
 
 /// One estimate: the design's targets and each layer's share.
@@ -113,38 +183,17 @@ impl Surrogate {
                 ours: SCHEMA_VERSION,
             });
         }
-        let mut width = TOKEN_LEN;
         if self.mean.len() != TOKEN_LEN || self.std.len() != TOKEN_LEN {
             return Err(ModelError::Shape("normaliser length".into()));
         }
-        for (i, d) in self
-            .hidden
-            .iter()
-            .chain(std::iter::once(&self.output))
-            .enumerate()
-        {
-            if d.inputs != width
-                || d.weight.len() != d.inputs * d.outputs
-                || d.bias.len() != d.outputs
-            {
-                return Err(ModelError::Shape(format!("layer {i}")));
-            }
-            width = d.outputs;
+        if self.members.is_empty() {
+            return Err(ModelError::Shape("no ensemble members".into()));
         }
-        if self.skip.inputs != TOKEN_LEN
-            || self.skip.outputs != N_TARGETS
-            || self.skip.weight.len() != TOKEN_LEN * N_TARGETS
-            || self.skip.bias.len() != N_TARGETS
-        {
-            return Err(ModelError::Shape("skip path".into()));
+        for m in &self.members {
+            m.validate()?;
         }
         if self.log_cost_cap.len() != N_TARGETS {
             return Err(ModelError::Shape("log_cost_cap length".into()));
-        }
-        if width != N_TARGETS {
-            return Err(ModelError::Shape(format!(
-                "{width} outputs, expected {N_TARGETS}"
-            )));
         }
         Ok(())
     }
@@ -170,25 +219,20 @@ impl Surrogate {
             .zip(self.mean.iter().zip(&self.std))
             .map(|(v, (m, s))| (v - m) / s)
             .collect();
-        let mut x = x0.clone();
-        let mut y = Vec::new();
-        for h in &self.hidden {
-            h.forward(&x, &mut y);
-            for v in y.iter_mut() {
-                *v = v.max(0.0);
-            }
-            std::mem::swap(&mut x, &mut y);
-        }
-        self.output.forward(&x, &mut y);
-        let mut z = Vec::new();
-        self.skip.forward(&x0, &mut z);
-        for (a, b) in y.iter_mut().zip(&z) {
-            *a += b;
-        }
+        // Arithmetic mean of the members' costs, not of their log-costs:
+        // how a design's cost is shared among its layers is not pinned down
+        // by whole-design records, and members may share it differently; the
+        // mean of costs keeps each member's sums.
         let mut out = [0f64; N_TARGETS];
-        for (t, (o, v)) in out.iter_mut().zip(&y).enumerate() {
-            let cap = self.log_cost_cap.get(t).copied().unwrap_or(LOG_COST_MAX);
-            *o = f64::from(v.min(cap).exp());
+        for m in &self.members {
+            for (t, (o, v)) in out.iter_mut().zip(m.log_costs(&x0)).enumerate() {
+                let cap = self.log_cost_cap.get(t).copied().unwrap_or(LOG_COST_MAX);
+                *o += f64::from(v.min(cap).exp());
+            }
+        }
+        let n = self.members.len().max(1) as f64;
+        for o in &mut out {
+            *o /= n;
         }
         out
     }
@@ -218,6 +262,53 @@ impl Surrogate {
             },
             per_layer,
         }
+    }
+}
+
+impl Surrogate {
+    /// Records the calibration residuals of `designs` (see
+    /// [`Surrogate::residuals`]).
+    pub fn calibrate(&mut self, designs: &[&Design]) {
+        let mut res = vec![Vec::new(); N_TARGETS];
+        for d in designs {
+            let p = self.estimate(d).targets.to_array();
+            for (t, y) in d.targets.to_array().iter().enumerate() {
+                if y.is_finite() && *y >= 0.0 {
+                    res[t].push((y.ln_1p() - p[t].max(0.0).ln_1p()) as f32);
+                }
+            }
+        }
+        for r in &mut res {
+            r.sort_by(f32::total_cmp);
+        }
+        self.residuals = res;
+    }
+
+    /// An upper bound meant to be at or above the truth with probability
+    /// `q`: the estimate raised by the split-conformal `q`-quantile of the
+    /// calibration residuals (⌈(n + 1)·q⌉-th smallest of n). `None` when the
+    /// model has no residuals for a target or too few for that `q`.
+    pub fn upper(&self, estimate: &Targets, q: f64) -> Option<Targets> {
+        let p = estimate.to_array();
+        let mut out = [0f64; N_TARGETS];
+        for (t, o) in out.iter_mut().enumerate() {
+            let r = self.residuals.get(t)?;
+            let n = r.len();
+            let k = ((n as f64 + 1.0) * q.clamp(0.0, 1.0)).ceil() as usize;
+            if n == 0 || k > n {
+                return None;
+            }
+            let lift = f64::from(r[k.max(1) - 1]).max(0.0);
+            *o = (p[t].max(0.0).ln_1p() + lift).exp_m1();
+        }
+        Some(Targets {
+            lut: out[0],
+            ff: out[1],
+            dsp: out[2],
+            bram18: out[3],
+            latency_cycles: out[4],
+            ii: out[5],
+        })
     }
 }
 

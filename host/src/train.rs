@@ -9,7 +9,7 @@ use burn::tensor::TensorData;
 use zest_features::{SCHEMA_VERSION, TOKEN_LEN};
 
 use crate::design::Design;
-use crate::surrogate::{Dense, Surrogate, II, LOG_COST_MAX, N_TARGETS};
+use crate::surrogate::{Dense, Member, Surrogate, II, LOG_COST_MAX, N_TARGETS};
 use crate::tokens::tokens;
 
 /// Training settings.
@@ -25,8 +25,13 @@ pub struct TrainConfig {
     pub max_steps: usize,
     /// Stop after this many steps without a better validation loss.
     pub patience: usize,
-    /// Seed of the weight initialisation.
+    /// Seed of the weight initialisation (member k uses seed + k).
     pub seed: u64,
+    /// Ensemble members.
+    pub members: usize,
+    /// Clamp per-layer log-costs at the cap while training too (else only
+    /// at inference).
+    pub cap_in_training: bool,
 }
 
 impl Default for TrainConfig {
@@ -38,6 +43,8 @@ impl Default for TrainConfig {
             max_steps: 4000,
             patience: 400,
             seed: 1,
+            members: 5,
+            cap_in_training: false,
         }
     }
 }
@@ -64,9 +71,9 @@ struct Net {
 }
 
 impl Net {
-    fn new(cfg: &TrainConfig, device: &Device) -> Self {
+    fn new(cfg: &TrainConfig, inputs: usize, device: &Device) -> Self {
         let mut hidden = Vec::new();
-        let mut width = TOKEN_LEN;
+        let mut width = inputs;
         for _ in 0..cfg.depth {
             hidden.push(LinearConfig::new(width, cfg.hidden).init(device));
             width = cfg.hidden;
@@ -74,7 +81,7 @@ impl Net {
         Self {
             hidden,
             output: LinearConfig::new(width, N_TARGETS).init(device),
-            skip: LinearConfig::new(TOKEN_LEN, N_TARGETS).init(device),
+            skip: LinearConfig::new(inputs, N_TARGETS).init(device),
             act: Relu::new(),
         }
     }
@@ -101,6 +108,8 @@ struct Batch {
     mask: Tensor<2>,
     /// Per-target cap of the per-layer log-cost `[1, targets]`.
     cap: Tensor<2>,
+    /// Whether to apply `cap`.
+    capped: bool,
 }
 
 /// Per target, ln(2 × the largest value in `designs`) (at least ln 2).
@@ -117,7 +126,13 @@ pub fn log_cost_caps(designs: &[&Design]) -> Vec<f32> {
         .collect()
 }
 
-fn batch(designs: &[&Design], mean: &[f32], std: &[f32], caps: &[f32], device: &Device) -> Batch {
+fn batch(
+    designs: &[&Design],
+    mean: &[f32],
+    std: &[f32],
+    caps: Option<&[f32]>,
+    device: &Device,
+) -> Batch {
     let mut x = Vec::new();
     let mut owner = Vec::new();
     for (i, d) in designs.iter().enumerate() {
@@ -149,17 +164,25 @@ fn batch(designs: &[&Design], mean: &[f32], std: &[f32], caps: &[f32], device: &
         member: Tensor::from_data(TensorData::new(member, [n_d, n_l]), device),
         y: Tensor::from_data(TensorData::new(y, [n_d, N_TARGETS]), device),
         mask: Tensor::from_data(TensorData::new(mask, [n_d, N_TARGETS]), device),
-        cap: Tensor::from_data(TensorData::new(caps.to_vec(), [1, N_TARGETS]), device),
+        cap: Tensor::from_data(
+            TensorData::new(
+                caps.map_or_else(|| vec![LOG_COST_MAX; N_TARGETS], <[f32]>::to_vec),
+                [1, N_TARGETS],
+            ),
+            device,
+        ),
+        capped: caps.is_some(),
     }
 }
 
 /// ln(1 + predicted totals) `[designs, targets]`.
 fn predict_log(net: &Net, b: &Batch) -> Tensor<2> {
-    let raw = net.forward(b.x.clone());
+    let mut raw = net.forward(b.x.clone());
     let [n_rows, _] = raw.dims();
-    let cost = raw
-        .min_pair(b.cap.clone().expand([n_rows, N_TARGETS]))
-        .exp();
+    if b.capped {
+        raw = raw.min_pair(b.cap.clone().expand([n_rows, N_TARGETS]));
+    }
+    let cost = raw.exp();
     let sums = b.member.clone().matmul(cost.clone());
     let [n_d, n_l] = b.member.dims();
     // II: the slowest layer. Members keep their cost, others 0.
@@ -236,38 +259,125 @@ pub fn normaliser(designs: &[&Design]) -> (Vec<f32>, Vec<f32>) {
     (mean, std)
 }
 
-/// Trains on `train`, early-stopping on `val` (on `train` itself if `val`
-/// is empty).
-pub fn train(train: &[&Design], val: &[&Design], cfg: &TrainConfig) -> (Surrogate, TrainLog) {
+/// One member's data: designs to train on and designs to stop early on
+/// (and to calibrate the upper bounds with). An empty validation set
+/// stops on the training loss and calibrates nothing.
+pub struct Split<'a> {
+    /// Training designs.
+    pub train: Vec<&'a Design>,
+    /// Validation designs.
+    pub val: Vec<&'a Design>,
+}
+
+/// Trains one ensemble member per split (member k from seed + k), with the
+/// normaliser, token range and caps of `all`; the upper-bound residuals are
+/// each member's own on its validation designs, pooled.
+pub fn train(all: &[&Design], splits: &[Split<'_>], cfg: &TrainConfig) -> (Surrogate, TrainLog) {
     let device = Device::flex().autodiff();
-    device.seed(cfg.seed);
-    let (mean, std) = normaliser(train);
+    let (mean, std) = normaliser(all);
     let mut token_min = vec![f32::INFINITY; TOKEN_LEN];
     let mut token_max = vec![f32::NEG_INFINITY; TOKEN_LEN];
-    for t in train.iter().flat_map(|d| tokens(d)) {
+    for t in all.iter().flat_map(|d| tokens(d)) {
         for (i, v) in t.iter().enumerate() {
             token_min[i] = token_min[i].min(*v);
             token_max[i] = token_max[i].max(*v);
         }
     }
-    let caps = log_cost_caps(train);
-    let tb = batch(train, &mean, &std, &caps, &device);
-    let vb = if val.is_empty() {
-        None
-    } else {
-        Some(batch(val, &mean, &std, &caps, &device))
+    let caps = log_cost_caps(all);
+    let train_caps = cfg.cap_in_training.then_some(caps.as_slice());
+    let mut surrogate = Surrogate {
+        schema_version: SCHEMA_VERSION,
+        mean,
+        std,
+        members: Vec::new(),
+        log_cost_cap: caps.clone(),
+        token_min,
+        token_max,
+        residuals: Vec::new(),
+        provenance: String::new(),
     };
-    let mut net = Net::new(cfg, &device);
+    let mut logs = Vec::new();
+    let mut residuals = vec![Vec::new(); N_TARGETS];
+    for (k, split) in splits.iter().enumerate() {
+        device.seed(cfg.seed.wrapping_add(k as u64));
+        let tb = batch(
+            &split.train,
+            &surrogate.mean,
+            &surrogate.std,
+            train_caps,
+            &device,
+        );
+        let vb = (!split.val.is_empty()).then(|| {
+            batch(
+                &split.val,
+                &surrogate.mean,
+                &surrogate.std,
+                train_caps,
+                &device,
+            )
+        });
+        let (net, log) = train_member(&tb, vb.as_ref(), cfg, &device);
+        let member = Member {
+            hidden: net.hidden.iter().map(export).collect(),
+            output: export(&net.output),
+            skip: export(&net.skip),
+        };
+        if !split.val.is_empty() {
+            let mut alone = surrogate.clone();
+            alone.members = vec![member.clone()];
+            alone.calibrate(&split.val);
+            for (pool, r) in residuals.iter_mut().zip(alone.residuals) {
+                pool.extend(r);
+            }
+        }
+        surrogate.members.push(member);
+        logs.push(log);
+    }
+    for r in &mut residuals {
+        r.sort_by(f32::total_cmp);
+    }
+    if residuals.iter().all(|r| !r.is_empty()) {
+        surrogate.residuals = residuals;
+    }
+    let n = logs.len().max(1) as f64;
+    let log = TrainLog {
+        steps: logs.iter().map(|l| l.steps).sum(),
+        best_step: logs.iter().map(|l| l.best_step).max().unwrap_or(0),
+        best_val_loss: logs.iter().map(|l| l.best_val_loss).sum::<f64>() / n,
+        train_loss: logs.iter().map(|l| l.train_loss).sum::<f64>() / n,
+    };
+    surrogate.provenance = format!(
+        "burn 0.22 flex, {} designs, {} member(s) of hidden {}x{}, lr {}, seed {}, mean best step {:.0}",
+        all.len(),
+        splits.len(),
+        cfg.depth,
+        cfg.hidden,
+        cfg.learning_rate,
+        cfg.seed,
+        logs.iter().map(|l| l.best_step as f64).sum::<f64>() / n,
+    );
+    (surrogate, log)
+}
+
+/// Trains one network with early stopping; returns the best one seen.
+fn train_member(
+    tb: &Batch,
+    vb: Option<&Batch>,
+    cfg: &TrainConfig,
+    device: &Device,
+) -> (Net, TrainLog) {
+    let [_, inputs] = tb.x.dims();
+    let mut net = Net::new(cfg, inputs, device);
     let mut opt = AdamConfig::new().init();
     let mut best = (f64::INFINITY, 0usize, f64::NAN, net.clone());
     let mut step = 0;
     while step < cfg.max_steps {
-        let l = loss(&net, &tb);
+        let l = loss(&net, tb);
         let train_loss = scalar(l.clone().detach());
         let grads = GradientsParams::from_grads(l.backward(), &net);
         net = opt.step(cfg.learning_rate, net, grads);
         step += 1;
-        let val_loss = match &vb {
+        let val_loss = match vb {
             Some(vb) => scalar(loss(&net, vb).detach()),
             None => train_loss,
         };
@@ -278,32 +388,133 @@ pub fn train(train: &[&Design], val: &[&Design], cfg: &TrainConfig) -> (Surrogat
         }
     }
     let (best_val_loss, best_step, train_loss, net) = best;
-    let surrogate = Surrogate {
-        schema_version: SCHEMA_VERSION,
-        mean,
-        std,
-        hidden: net.hidden.iter().map(export).collect(),
-        output: export(&net.output),
-        skip: export(&net.skip),
-        log_cost_cap: caps,
-        token_min,
-        token_max,
-        provenance: format!(
-            "burn 0.22 flex, {} designs, hidden {}x{}, lr {}, seed {}, best step {best_step}/{step}",
-            train.len(),
-            cfg.depth,
-            cfg.hidden,
-            cfg.learning_rate,
-            cfg.seed
-        ),
-    };
     let log = TrainLog {
         steps: step,
         best_step,
         best_val_loss,
         train_loss,
     };
-    (surrogate, log)
+    (net, log)
+}
+
+/// A network on one feature vector per design (the wa-hls4ml MLP
+/// baseline's shape: no per-layer structure), trained like the surrogate.
+pub struct AggregateMlp {
+    net: Net,
+    mean: Vec<f32>,
+    std: Vec<f32>,
+    features: fn(&Design) -> Vec<f32>,
+    device: Device,
+}
+
+impl AggregateMlp {
+    fn matrix(&self, designs: &[&Design]) -> Tensor<2> {
+        let x: Vec<f32> = designs
+            .iter()
+            .flat_map(|d| {
+                (self.features)(d)
+                    .into_iter()
+                    .zip(self.mean.iter().zip(&self.std))
+                    .map(|(v, (m, s))| (v - m) / s)
+            })
+            .collect();
+        let width = self.mean.len();
+        Tensor::from_data(TensorData::new(x, [designs.len(), width]), &self.device)
+    }
+
+    /// Trains on `train`, early-stopping on `val`.
+    pub fn fit(
+        train: &[&Design],
+        val: &[&Design],
+        features: fn(&Design) -> Vec<f32>,
+        cfg: &TrainConfig,
+    ) -> Self {
+        let device = Device::flex().autodiff();
+        device.seed(cfg.seed);
+        let rows: Vec<Vec<f32>> = train.iter().map(|d| features(d)).collect();
+        let width = rows.first().map_or(0, Vec::len);
+        let n = rows.len().max(1) as f32;
+        let mean: Vec<f32> = (0..width)
+            .map(|i| rows.iter().map(|r| r[i]).sum::<f32>() / n)
+            .collect();
+        let std: Vec<f32> = (0..width)
+            .map(|i| {
+                let var = rows.iter().map(|r| (r[i] - mean[i]).powi(2)).sum::<f32>() / n;
+                if var > 1e-12 {
+                    var.sqrt()
+                } else {
+                    1e30
+                }
+            })
+            .collect();
+        let mut me = Self {
+            net: Net::new(cfg, width, &device),
+            mean,
+            std,
+            features,
+            device: device.clone(),
+        };
+        let make = |me: &Self, designs: &[&Design]| {
+            let n_d = designs.len();
+            let mut eye = vec![0f32; n_d * n_d];
+            for i in 0..n_d {
+                eye[i * n_d + i] = 1.0;
+            }
+            let mut y = Vec::new();
+            let mut mask = Vec::new();
+            for d in designs {
+                for v in d.targets.to_array() {
+                    let known = v.is_finite() && v >= 0.0;
+                    y.push(if known { v.ln_1p() as f32 } else { 0.0 });
+                    mask.push(if known { 1.0 } else { 0.0 });
+                }
+            }
+            Batch {
+                x: me.matrix(designs),
+                member: Tensor::from_data(TensorData::new(eye, [n_d, n_d]), &me.device),
+                y: Tensor::from_data(TensorData::new(y, [n_d, N_TARGETS]), &me.device),
+                mask: Tensor::from_data(TensorData::new(mask, [n_d, N_TARGETS]), &me.device),
+                cap: Tensor::from_data(
+                    TensorData::new(vec![LOG_COST_MAX; N_TARGETS], [1, N_TARGETS]),
+                    &me.device,
+                ),
+                capped: true,
+            }
+        };
+        let tb = make(&me, train);
+        let vb = (!val.is_empty()).then(|| make(&me, val));
+        let (net, _) = train_member(&tb, vb.as_ref(), cfg, &device);
+        me.net = net;
+        me
+    }
+
+    /// Estimates for `designs`.
+    pub fn predict(&self, designs: &[&Design]) -> Vec<crate::design::Targets> {
+        if designs.is_empty() {
+            return Vec::new();
+        }
+        let out = self
+            .net
+            .forward(self.matrix(designs))
+            .clamp_max(LOG_COST_MAX)
+            .exp()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+        out.chunks(N_TARGETS)
+            .map(|c| {
+                let v = |i: usize| f64::from(c.get(i).copied().unwrap_or(f32::NAN));
+                crate::design::Targets {
+                    lut: v(0),
+                    ff: v(1),
+                    dsp: v(2),
+                    bram18: v(3),
+                    latency_cycles: v(4),
+                    ii: v(5),
+                }
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -368,14 +579,24 @@ mod tests {
             patience: 300,
             ..TrainConfig::default()
         };
-        let (model, log) = train(&refs, &[], &cfg);
+        let split = Split {
+            train: refs.clone(),
+            val: Vec::new(),
+        };
+        let (model, log) = train(&refs, &[split], &cfg);
         model.validate().expect("consistent model");
         assert!(log.best_val_loss < 1.0, "{log:?}");
 
         // The exported plain-Rust model gives what burn computed.
         let device = Device::flex();
-        let b = batch(&refs, &model.mean, &model.std, &model.log_cost_cap, &device);
-        let mut net = Net::new(&cfg, &device);
+        let b = batch(
+            &refs,
+            &model.mean,
+            &model.std,
+            Some(&model.log_cost_cap),
+            &device,
+        );
+        let mut net = Net::new(&cfg, TOKEN_LEN, &device);
         let load = |l: &mut Linear, d: &Dense| {
             l.weight = burn::module::Param::from_tensor(Tensor::from_data(
                 TensorData::new(d.weight.clone(), [d.inputs, d.outputs]),
@@ -386,11 +607,12 @@ mod tests {
                 &device,
             )));
         };
-        for (l, d) in net.hidden.iter_mut().zip(&model.hidden) {
+        let member = &model.members[0];
+        for (l, d) in net.hidden.iter_mut().zip(&member.hidden) {
             load(l, d);
         }
-        load(&mut net.output, &model.output);
-        load(&mut net.skip, &model.skip);
+        load(&mut net.output, &member.output);
+        load(&mut net.skip, &member.skip);
         let burn_log: Vec<f32> = predict_log(&net, &b)
             .into_data()
             .try_to_vec::<f32>()
