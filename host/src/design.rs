@@ -261,21 +261,45 @@ impl Layer {
     }
 }
 
-/// The six synthesis targets.
+/// The six synthesis targets. NaN marks a value the record does not know
+/// (written as `null` in JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Targets {
     /// Look-up tables.
+    #[serde(with = "nan_as_null")]
     pub lut: f64,
     /// Flip-flops.
+    #[serde(with = "nan_as_null")]
     pub ff: f64,
     /// DSP slices.
+    #[serde(with = "nan_as_null")]
     pub dsp: f64,
     /// Block RAM, in 18 Kb blocks.
+    #[serde(with = "nan_as_null")]
     pub bram18: f64,
     /// Worst-case latency, clock cycles.
+    #[serde(with = "nan_as_null")]
     pub latency_cycles: f64,
     /// Initiation interval (worst case), clock cycles.
+    #[serde(with = "nan_as_null")]
     pub ii: f64,
+}
+
+/// Unknown values (NaN) as JSON `null`, and back.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 impl Targets {

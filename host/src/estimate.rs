@@ -47,6 +47,14 @@ pub enum EstimateError {
         /// Why.
         source: KerasError,
     },
+    /// The network is not a supported ONNX model.
+    #[error("{path}: {source}")]
+    Onnx {
+        /// Where.
+        path: String,
+        /// Why.
+        source: crate::onnx::OnnxError,
+    },
 }
 
 /// Loads a model file, or the embedded default when `path` is `None`.
@@ -146,6 +154,41 @@ pub fn design_from_layers(name: &str, layers: Vec<Layer>, cfg: &HlsConfig) -> De
 }
 
 /// Reads a Keras model JSON into a design.
+/// Reads a network from `path`: ONNX (`.onnx`, or a file that is not
+/// text) or a Keras model JSON.
+pub fn design_from_file(path: &Path, cfg: &HlsConfig) -> Result<Design, EstimateError> {
+    let is_onnx = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
+    if is_onnx {
+        design_from_onnx(path, cfg)
+    } else {
+        design_from_keras(path, cfg)
+    }
+}
+
+/// Reads an ONNX model.
+pub fn design_from_onnx(path: &Path, cfg: &HlsConfig) -> Result<Design, EstimateError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| EstimateError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let layers = crate::onnx::parse_onnx(&bytes).map_err(|source| EstimateError::Onnx {
+        path: shown.clone(),
+        source,
+    })?;
+    Ok(design_from_layers(&stem(path), layers, cfg))
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem().map_or_else(
+        || path.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+/// Reads a Keras model JSON.
 pub fn design_from_keras(path: &Path, cfg: &HlsConfig) -> Result<Design, EstimateError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| EstimateError::Read {
@@ -156,10 +199,7 @@ pub fn design_from_keras(path: &Path, cfg: &HlsConfig) -> Result<Design, Estimat
         path: shown.clone(),
         source,
     })?;
-    let name = path
-        .file_stem()
-        .map_or(shown, |s| s.to_string_lossy().into_owned());
-    Ok(design_from_layers(&name, layers, cfg))
+    Ok(design_from_layers(&stem(path), layers, cfg))
 }
 
 /// Capacity of a part, from the vendor's data sheets.
@@ -230,6 +270,18 @@ pub struct EstimateReport {
     pub warnings: Vec<String>,
     /// Which model answered.
     pub model: String,
+    /// Conservative mode: the quantile asked for and the upper bounds.
+    pub upper: Option<UpperBound>,
+}
+
+/// Upper bounds at a stated quantile (`zest estimate --upper Q`).
+#[derive(Debug, Clone, Serialize)]
+pub struct UpperBound {
+    /// The quantile: on held-out designs, about this fraction of true
+    /// values lay at or below such bounds (`zest eval` measures it).
+    pub quantile: f64,
+    /// The bounds (whole units).
+    pub targets: Targets,
 }
 
 /// Estimates `design` with `model`.
@@ -238,9 +290,23 @@ pub fn estimate(
     design: &Design,
     cfg: &HlsConfig,
     model_name: &str,
+    upper: Option<f64>,
 ) -> EstimateReport {
     let e = model.estimate(design);
     let targets = round_targets(&e.targets);
+    let mut warnings = Vec::new();
+    let upper = upper.and_then(|q| {
+        let b = model.upper(&e.targets, q).map(|t| UpperBound {
+            quantile: q,
+            targets: round_targets(&t),
+        });
+        if b.is_none() {
+            warnings.push(format!(
+                "this model has too few calibration residuals for --upper {q}"
+            ));
+        }
+        b
+    });
     let utilisation = capacity(&design.part).map(|c| {
         [
             100.0 * targets.lut / c.lut,
@@ -249,7 +315,6 @@ pub fn estimate(
             100.0 * targets.bram18 / c.bram18,
         ]
     });
-    let mut warnings = Vec::new();
     for (l, t) in design.layers.iter().zip(tokens(design)) {
         for (slot, (lo, hi)) in model.range_violations(&t) {
             warnings.push(format!(
@@ -283,5 +348,6 @@ pub fn estimate(
             .collect(),
         warnings,
         model: model_name.to_string(),
+        upper,
     }
 }

@@ -332,7 +332,8 @@ pub fn parse_keras(text: &str) -> Result<Vec<Layer>, KerasError> {
     Ok(b.layers)
 }
 
-fn activation_suffix(a: Activation) -> &'static str {
+/// Suffix of the layer an activation fused into `{name}` becomes (`fc1_relu`).
+pub fn activation_suffix(a: Activation) -> &'static str {
     match a {
         Activation::Relu => "relu",
         Activation::Softmax => "softmax",

@@ -101,3 +101,96 @@ fn bad_networks_and_options_are_named() {
     assert!(!ok && err.contains("/nonexistent/model.json"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The acceptance case: the jet tagger as Keras JSON, as ONNX (exported the
+/// way PyTorch does, `tests/fixtures/make_jet_tagger_onnx.py`) and through
+/// an hls4ml YAML configuration gives the same estimate from the embedded
+/// model.
+#[test]
+fn jet_tagger_keras_onnx_and_yaml_agree() {
+    let opts = [
+        "--precision",
+        "ap_fixed<16,6>",
+        "--reuse-factor",
+        "1",
+        "--strategy",
+        "latency",
+        "--io-type",
+        "io_parallel",
+        "--part",
+        "xc7z020clg400-1",
+        "--json",
+        "--upper",
+        "0.9",
+    ];
+    let run = |net: &str, extra: &[&str]| {
+        let mut args = vec!["estimate", net];
+        args.extend_from_slice(extra);
+        let (ok, out, err) = zest(&args);
+        assert!(ok, "{net}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        v
+    };
+    let keras = run(&fixture("jet_tagger.json"), &opts);
+    let onnx = run(&fixture("jet_tagger.onnx"), &opts);
+    assert_eq!(keras["targets"], onnx["targets"]);
+    assert_eq!(
+        keras["layers"], onnx["layers"],
+        "same layers, names and shares"
+    );
+    assert_eq!(keras["upper"], onnx["upper"]);
+    // The upper bound is at or above the estimate.
+    for t in ["lut", "ff", "dsp", "bram18", "latency_cycles", "ii"] {
+        let (e, u) = (
+            keras["targets"][t].as_f64().unwrap(),
+            keras["upper"]["targets"][t].as_f64().unwrap(),
+        );
+        assert!(u >= e, "{t}: upper {u} < estimate {e}");
+    }
+
+    let dir = std::env::temp_dir().join(format!("zest-yaml-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let yml = dir.join("config.yml");
+    std::fs::write(
+        &yml,
+        format!(
+            "OnnxModel: {}\nPart: xc7z020clg400-1\nClockPeriod: 5\nIOType: io_parallel\n\
+             HLSConfig:\n  Model:\n    Precision: ap_fixed<16,6>\n    ReuseFactor: 1\n    Strategy: Latency\n",
+            fixture("jet_tagger.onnx")
+        ),
+    )
+    .unwrap();
+    let yaml = run(yml.to_str().unwrap(), &["--json"]);
+    assert_eq!(keras["targets"], yaml["targets"]);
+    // A flag overrides the file; a per-layer setting reaches its layer.
+    let rf4 = run(yml.to_str().unwrap(), &["--json", "--reuse-factor", "4"]);
+    assert_eq!(rf4["config"]["reuse_factor"], 4);
+    std::fs::write(
+        &yml,
+        format!(
+            "KerasJson: {}\nHLSConfig:\n  LayerName:\n    fc1:\n      ReuseFactor: 16\n    nonesuch:\n      ReuseFactor: 2\n",
+            fixture("jet_tagger.json")
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = zest(&["estimate", yml.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(err.contains("nonesuch"), "unknown layer named: {err}");
+    assert_ne!(out, "");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn damaged_onnx_is_refused_with_the_file_named() {
+    let dir = std::env::temp_dir().join(format!("zest-onnx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bytes = std::fs::read(fixture("jet_tagger.onnx")).unwrap();
+    let cut = dir.join("cut.onnx");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    let (ok, _, err) = zest(&["estimate", cut.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains("cut.onnx") && err.contains("ONNX"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

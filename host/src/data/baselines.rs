@@ -194,7 +194,7 @@ pub fn load(root: &Path, report: &mut LoadReport, progress: &mut dyn FnMut(&str)
             report.unusable(
                 DATASET,
                 issue(
-                    "report-format sample without a model: read it with `zest ingest --model`"
+                    "report-format sample without a model: read a run's reports with `zest ingest --network MODEL.json REPORT...`"
                         .into(),
                 ),
             );

@@ -16,7 +16,9 @@ pub mod baselines;
 pub mod json_stream;
 pub mod kebl;
 pub mod pynqz2;
+pub mod user;
 pub mod wa_csv;
+pub mod wa_release;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -214,10 +216,25 @@ pub fn load_all(root: &Path, mut progress: impl FnMut(&str)) -> Result<LoadRepor
     }
     let mut report = LoadReport::default();
     wa_csv::load(root, &mut report, &mut progress);
+    wa_release::load(root, &mut report, &mut progress);
     argykokk::load(root, &mut report, &mut progress);
     kebl::load(root, &mut report, &mut progress);
     pynqz2::load(root, &mut report, &mut progress);
     baselines::load(root, &mut report, &mut progress);
+    Ok(report)
+}
+
+/// [`load_all`], plus the user's own record files (`zest ingest` output).
+pub fn load_with_records(
+    root: &Path,
+    records: &[PathBuf],
+    mut progress: impl FnMut(&str),
+) -> Result<LoadReport, DataError> {
+    let mut report = load_all(root, &mut progress)?;
+    for r in records {
+        progress(&r.display().to_string());
+        user::load(r, &mut report);
+    }
     Ok(report)
 }
 
