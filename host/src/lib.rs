@@ -10,17 +10,24 @@
 //! * [`qemu`]: boot the firmware under `qemu-system-arm`, always reaped.
 #![warn(missing_docs)]
 
+pub mod baselines;
+pub mod bench;
 pub mod client;
 pub mod data;
 pub mod design;
 mod error;
 pub mod estimate;
 pub mod eval;
+pub mod hls_config;
+pub mod ingest;
 pub mod keras;
 pub mod link;
 pub mod metrics;
+pub mod onnx;
 pub mod ping;
+pub mod plots;
 pub mod qemu;
+pub mod reports;
 pub mod surrogate;
 pub mod tokens;
 pub mod train;

@@ -41,30 +41,20 @@ enum Command {
     ///       --strategy latency --io-type io_parallel --part xc7z020clg400-1
     #[command(verbatim_doc_comment)]
     Estimate {
-        /// The network: a Keras model JSON (the architecture file hls4ml reads).
+        /// The network: a Keras model JSON (the architecture file hls4ml
+        /// reads), an ONNX model (`.onnx`), or an hls4ml YAML configuration
+        /// (`.yml`/`.yaml`) that names one in KerasJson or OnnxModel and
+        /// sets the options (the flags below override it).
         network: std::path::PathBuf,
-        /// Default precision of weights, accumulators and results (QKeras
-        /// layers keep their own).
-        #[arg(long, default_value = "ap_fixed<16,6>")]
-        precision: String,
-        /// Reuse factor of every layer with weights.
-        #[arg(long, default_value_t = 1)]
-        reuse_factor: u32,
-        /// latency or resource.
-        #[arg(long, default_value = "latency")]
-        strategy: String,
-        /// io_parallel or io_stream.
-        #[arg(long, default_value = "io_parallel")]
-        io_type: String,
-        /// FPGA part.
-        #[arg(long, default_value = "xc7z020clg400-1")]
-        part: String,
-        /// Clock period in ns.
-        #[arg(long, default_value_t = 5.0)]
-        clock_ns: f64,
+        #[command(flatten)]
+        hls: HlsArgs,
         /// A model written by `zest train` instead of the embedded one.
         #[arg(long)]
         model: Option<std::path::PathBuf>,
+        /// Also print upper bounds meant to cover the true value with this
+        /// probability (e.g. 0.9; `zest eval` measures the coverage).
+        #[arg(long, value_name = "Q")]
+        upper: Option<f64>,
         /// Print JSON instead of tables.
         #[arg(long)]
         json: bool,
@@ -78,6 +68,9 @@ enum Command {
         /// Data directory (default: $ZEST_DATA, else ../shared/data).
         #[arg(long)]
         data: Option<std::path::PathBuf>,
+        /// Also load these record files (JSON Lines written by `zest ingest`).
+        #[arg(long, value_name = "FILE")]
+        records: Vec<std::path::PathBuf>,
         /// Where to write the model.
         #[arg(long, default_value = "zest-model.json")]
         out: std::path::PathBuf,
@@ -87,6 +80,8 @@ enum Command {
         /// Leave the realistic networks out of training (as `zest eval` does).
         #[arg(long)]
         synthetic_only: bool,
+        #[command(flatten)]
+        training: TrainKnobs,
     },
     /// Measure the surrogate: grouped cross-validation, the realistic
     /// hold-out and extrapolation to deeper networks; per target SMAPE, R²,
@@ -98,6 +93,9 @@ enum Command {
         /// Data directory (default: $ZEST_DATA, else ../shared/data).
         #[arg(long)]
         data: Option<std::path::PathBuf>,
+        /// Also load these record files (JSON Lines written by `zest ingest`).
+        #[arg(long, value_name = "FILE")]
+        records: Vec<std::path::PathBuf>,
         /// Folds of the grouped cross-validation.
         #[arg(long, default_value_t = 5)]
         folds: usize,
@@ -105,6 +103,91 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+        /// Quantile of the conservative upper bounds whose coverage is
+        /// measured (fraction of true values at or below the bound).
+        #[arg(long, default_value_t = 0.9)]
+        upper: f64,
+        /// Write predicted-vs-true log-log scatter plots (one PNG per
+        /// target) into this directory.
+        #[arg(long, value_name = "DIR")]
+        plots: Option<std::path::PathBuf>,
+        /// Also measure the baselines on the same folds: gradient-boosted
+        /// trees and an MLP on aggregated per-design features.
+        #[arg(long)]
+        baselines: bool,
+        /// Write every prediction (protocol, design, dataset, target, truth,
+        /// estimate) to this CSV file.
+        #[arg(long, value_name = "FILE")]
+        predictions: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        training: TrainKnobs,
+    },
+    /// Turn your own hls4ml synthesis run into a training record: the
+    /// network it was built from, the hls4ml options it used, and the
+    /// reports it left (myproject_csynth.xml or .rpt from HLS,
+    /// vivado_synth.rpt from Vivado; the kind is read from the contents).
+    /// The record is appended to --out, which `zest train --records` and
+    /// `zest eval --records` read. Part and clock come from the reports
+    /// unless given.
+    ///
+    /// Example:
+    ///   zest ingest --network model.json --reuse-factor 4 --strategy resource \
+    ///       prj/myproject_prj/solution1/syn/report/myproject_csynth.xml \
+    ///       prj/vivado_synth.rpt --out my-runs.jsonl
+    ///   zest train --records my-runs.jsonl --out my-model.json
+    #[command(verbatim_doc_comment)]
+    Ingest {
+        /// Report files of one run.
+        #[arg(required = true)]
+        reports: Vec<std::path::PathBuf>,
+        /// The network (Keras model JSON).
+        #[arg(long)]
+        network: std::path::PathBuf,
+        /// Default precision the run used.
+        #[arg(long, default_value = "ap_fixed<16,6>")]
+        precision: String,
+        /// Reuse factor the run used.
+        #[arg(long, default_value_t = 1)]
+        reuse_factor: u32,
+        /// latency or resource.
+        #[arg(long, default_value = "latency")]
+        strategy: String,
+        /// io_parallel or io_stream.
+        #[arg(long, default_value = "io_parallel")]
+        io_type: String,
+        /// FPGA part (default: the one the reports name).
+        #[arg(long)]
+        part: Option<String>,
+        /// Clock period in ns (default: the reports' target clock).
+        #[arg(long)]
+        clock_ns: Option<f64>,
+        /// Records file to append to.
+        #[arg(long, default_value = "zest-records.jsonl")]
+        out: std::path::PathBuf,
+        /// Print the record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure estimation speed: estimates per second for a batch of 1 and
+    /// of --designs designs, on one thread and on every core, and the peak
+    /// memory; next to the gradient-boosted-trees baseline when synthesis
+    /// records are at hand (trained on them first).
+    ///
+    /// Example: cargo run --release -p zest -- bench --designs 10000
+    #[command(verbatim_doc_comment)]
+    Bench {
+        /// Designs in the large batch.
+        #[arg(long, default_value_t = 10_000)]
+        designs: usize,
+        /// A model written by `zest train` instead of the embedded one.
+        #[arg(long)]
+        model: Option<std::path::PathBuf>,
+        /// Data directory for the baseline (default: $ZEST_DATA, else ../shared/data).
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -118,6 +201,9 @@ enum Command {
         /// Data directory (default: $ZEST_DATA, else ../shared/data).
         #[arg(long)]
         data: Option<std::path::PathBuf>,
+        /// Also load these record files (JSON Lines written by `zest ingest`).
+        #[arg(long, value_name = "FILE")]
+        records: Vec<std::path::PathBuf>,
         /// List every skipped record, not only the reasons.
         #[arg(long)]
         list_skipped: bool,
@@ -125,6 +211,95 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// hls4ml options; unset ones come from the YAML configuration, else
+/// hls4ml's defaults on the PYNQ-Z2's part.
+#[derive(Args, Clone, Debug)]
+struct HlsArgs {
+    /// Default precision of weights, accumulators and results (QKeras
+    /// layers keep their own) [default: ap_fixed<16,6>].
+    #[arg(long)]
+    precision: Option<String>,
+    /// Reuse factor of every layer with weights [default: 1].
+    #[arg(long)]
+    reuse_factor: Option<u32>,
+    /// latency or resource [default: latency].
+    #[arg(long)]
+    strategy: Option<String>,
+    /// io_parallel or io_stream [default: io_parallel].
+    #[arg(long)]
+    io_type: Option<String>,
+    /// FPGA part [default: xc7z020clg400-1].
+    #[arg(long)]
+    part: Option<String>,
+    /// Clock period in ns [default: 5].
+    #[arg(long)]
+    clock_ns: Option<f64>,
+}
+
+impl HlsArgs {
+    /// `base` with the flags that were given.
+    fn over(&self, base: &zest::estimate::HlsConfig) -> anyhow::Result<zest::estimate::HlsConfig> {
+        hls_config(
+            self.precision
+                .as_deref()
+                .unwrap_or(&base.precision.to_string()),
+            self.reuse_factor.unwrap_or(base.reuse_factor),
+            self.strategy
+                .as_deref()
+                .unwrap_or(&format!("{:?}", base.strategy).to_ascii_lowercase()),
+            self.io_type.as_deref().unwrap_or(match base.io_type {
+                zest::design::IoType::IoParallel => "io_parallel",
+                zest::design::IoType::IoStream => "io_stream",
+            }),
+            self.part.clone().unwrap_or_else(|| base.part.clone()),
+            self.clock_ns.unwrap_or(base.clock_ns),
+        )
+    }
+}
+
+/// Surrogate training settings (the defaults are what the shipped model
+/// was trained with).
+#[derive(Args, Clone, Debug)]
+struct TrainKnobs {
+    /// Networks in the ensemble (each from its own seed; their per-layer
+    /// log-costs are averaged).
+    #[arg(long, default_value_t = zest::train::TrainConfig::default().members)]
+    members: usize,
+    /// Width of each hidden layer.
+    #[arg(long, default_value_t = zest::train::TrainConfig::default().hidden)]
+    hidden: usize,
+    /// Hidden layers.
+    #[arg(long, default_value_t = zest::train::TrainConfig::default().depth)]
+    depth: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = zest::train::TrainConfig::default().learning_rate)]
+    learning_rate: f64,
+    /// Most full-batch steps per member.
+    #[arg(long, default_value_t = zest::train::TrainConfig::default().max_steps)]
+    max_steps: usize,
+    /// Stop a member after this many steps without a better validation loss.
+    #[arg(long, default_value_t = zest::train::TrainConfig::default().patience)]
+    patience: usize,
+    /// Clamp per-layer log-costs at the model's cap during training as well.
+    #[arg(long)]
+    cap_in_training: bool,
+}
+
+impl TrainKnobs {
+    fn config(&self, seed: u64) -> zest::train::TrainConfig {
+        zest::train::TrainConfig {
+            seed,
+            members: self.members,
+            hidden: self.hidden,
+            depth: self.depth,
+            learning_rate: self.learning_rate,
+            max_steps: self.max_steps,
+            patience: self.patience,
+            cap_in_training: self.cap_in_training,
+        }
+    }
 }
 
 #[derive(Args, Clone)]
@@ -182,10 +357,15 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn data(root: Option<std::path::PathBuf>, list_skipped: bool, json: bool) -> anyhow::Result<()> {
+fn data(
+    root: Option<std::path::PathBuf>,
+    records: &[std::path::PathBuf],
+    list_skipped: bool,
+    json: bool,
+) -> anyhow::Result<()> {
     let root = root.unwrap_or_else(zest::data::default_root);
     let bar = indicatif::ProgressBar::new_spinner();
-    let report = zest::data::load_all(&root, |f| bar.set_message(f.to_string()))?;
+    let report = zest::data::load_with_records(&root, records, |f| bar.set_message(f.to_string()))?;
     bar.finish_and_clear();
     if json {
         return print_json(&serde_json::json!({
@@ -240,10 +420,14 @@ fn data(root: Option<std::path::PathBuf>, list_skipped: bool, json: bool) -> any
     Ok(())
 }
 
-fn load_designs(root: Option<std::path::PathBuf>) -> anyhow::Result<Vec<zest::design::Design>> {
+fn load_designs(
+    root: Option<std::path::PathBuf>,
+    records: &[std::path::PathBuf],
+) -> anyhow::Result<Vec<zest::design::Design>> {
     let root = root.unwrap_or_else(zest::data::default_root);
     let bar = indicatif::ProgressBar::new_spinner();
-    let report = zest::data::load_all(&root, |f| bar.set_message(format!("loading {f}")))?;
+    let report =
+        zest::data::load_with_records(&root, records, |f| bar.set_message(format!("loading {f}")))?;
     bar.finish_and_clear();
     if !report.malformed.is_empty() {
         eprintln!(
@@ -272,23 +456,58 @@ fn print_report(r: &zest::eval::Report) {
         );
     }
     println!("mean SMAPE over targets: {:.2} %", r.mean_smape);
+    if r.by_dataset.len() > 1 {
+        println!("by data set (SMAPE % per target, then mean):");
+        for d in &r.by_dataset {
+            let per: Vec<String> = d
+                .smape
+                .iter()
+                .map(|v| {
+                    if v.is_finite() {
+                        format!("{v:6.1}")
+                    } else {
+                        "     -".into()
+                    }
+                })
+                .collect();
+            println!(
+                "  {:<26} {:>5} {}  mean {:.2}",
+                d.dataset,
+                d.n_designs,
+                per.join(" "),
+                d.mean_smape
+            );
+        }
+    }
+    if let Some(u) = &r.upper {
+        let cov: Vec<String> = u
+            .coverage
+            .iter()
+            .zip(&u.median_ratio)
+            .map(|((n, c), (_, m))| format!("{n} {c:.3} (x{m:.2})"))
+            .collect();
+        println!(
+            "upper bound q={}: coverage (median bound/truth) {}",
+            u.quantile,
+            cov.join(", ")
+        );
+    }
 }
 
 fn train_cmd(
     root: Option<std::path::PathBuf>,
+    records: &[std::path::PathBuf],
     out: &std::path::Path,
     seed: u64,
     synthetic_only: bool,
+    knobs: &TrainKnobs,
 ) -> anyhow::Result<()> {
-    let designs = load_designs(root)?;
+    let designs = load_designs(root, records)?;
     let set: Vec<&zest::design::Design> = designs
         .iter()
         .filter(|d| !synthetic_only || !d.realistic)
         .collect();
-    let cfg = zest::train::TrainConfig {
-        seed,
-        ..Default::default()
-    };
+    let cfg = knobs.config(seed);
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_message(format!("training on {} designs", set.len()));
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -307,47 +526,66 @@ fn train_cmd(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn eval_cmd(
     root: Option<std::path::PathBuf>,
+    records: &[std::path::PathBuf],
     folds: usize,
     seed: u64,
     json: bool,
+    upper: f64,
+    baselines: bool,
+    predictions: Option<&std::path::Path>,
+    plots: Option<&std::path::Path>,
+    knobs: &TrainKnobs,
 ) -> anyhow::Result<()> {
+    anyhow::ensure!((0.0..1.0).contains(&upper), "--upper must be in [0, 1)");
     anyhow::ensure!(folds >= 2, "--folds must be at least 2");
-    let designs = load_designs(root)?;
-    let cfg = zest::train::TrainConfig {
-        seed,
-        ..Default::default()
+    let designs = load_designs(root, records)?;
+    let cfg = knobs.config(seed);
+    let which: &[zest::baselines::Baseline] = if baselines {
+        &zest::baselines::Baseline::ALL
+    } else {
+        &[]
     };
     let bar = indicatif::ProgressBar::new_spinner();
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    let suite = zest::eval::suite(&designs, folds, &cfg, |s| bar.set_message(s.to_string()));
+    let suite = zest::eval::suite(&designs, folds, &cfg, upper, which, |s| {
+        bar.set_message(s.to_string())
+    });
     bar.finish_and_clear();
+    if let Some(path) = predictions {
+        write_predictions(path, &suite)?;
+    }
+    if let Some(dir) = plots {
+        for f in zest::plots::write_plots(dir, &suite)? {
+            eprintln!("zest: wrote {}", f.display());
+        }
+    }
     if json {
         return print_json(&suite);
     }
     print_report(&suite.cross_validation);
     print_report(&suite.realistic);
     print_report(&suite.extrapolation);
+    for b in &suite.baselines {
+        print_report(b);
+    }
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn estimate_cmd(
-    network: &std::path::Path,
+/// hls4ml options from the command line, checked.
+fn hls_config(
     precision: &str,
     reuse_factor: u32,
     strategy: &str,
     io_type: &str,
     part: String,
     clock_ns: f64,
-    model_path: Option<&std::path::Path>,
-    json: bool,
-) -> anyhow::Result<()> {
-    use zest::estimate::{design_from_keras, estimate, load_model, HlsConfig};
+) -> anyhow::Result<zest::estimate::HlsConfig> {
     anyhow::ensure!(reuse_factor >= 1, "--reuse-factor must be at least 1");
     anyhow::ensure!(clock_ns > 0.0, "--clock-ns must be positive");
-    let cfg = HlsConfig {
+    Ok(zest::estimate::HlsConfig {
         precision: precision
             .parse()
             .with_context(|| format!("--precision {precision:?}"))?,
@@ -356,11 +594,227 @@ fn estimate_cmd(
         io_type: io_type.parse().map_err(anyhow::Error::msg)?,
         part,
         clock_ns,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ingest_cmd(
+    reports: &[std::path::PathBuf],
+    network: &std::path::Path,
+    precision: &str,
+    reuse_factor: u32,
+    strategy: &str,
+    io_type: &str,
+    part: Option<String>,
+    clock_ns: Option<f64>,
+    out: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<()> {
+    let from_reports = part.is_none() || clock_ns.is_none();
+    let mut cfg = hls_config(
+        precision,
+        reuse_factor,
+        strategy,
+        io_type,
+        part.clone().unwrap_or_default(),
+        clock_ns.unwrap_or(5.0),
+    )?;
+    let mut d = zest::ingest::record(network, &cfg, reports, from_reports)?;
+    // Explicit options win over what the reports say.
+    if let Some(p) = part {
+        d.part = p;
+    }
+    if let Some(c) = clock_ns {
+        d.clock_ns = c;
+    }
+    cfg.part.clone_from(&d.part);
+    anyhow::ensure!(
+        !d.part.is_empty(),
+        "the reports name no part: pass --part (e.g. xc7z020clg400-1)"
+    );
+    zest::ingest::append(out, &d)?;
+    if json {
+        return print_json(&d);
+    }
+    let t = d.targets;
+    let show = |v: f64| {
+        if v.is_finite() {
+            format!("{v}")
+        } else {
+            "-".into()
+        }
+    };
+    println!(
+        "{} ({} layers, {}, {:?} report): LUT {} FF {} DSP {} BRAM18 {} latency {} II {}",
+        d.id,
+        d.layers.len(),
+        d.part,
+        d.report,
+        show(t.lut),
+        show(t.ff),
+        show(t.dsp),
+        show(t.bram18),
+        show(t.latency_cycles),
+        show(t.ii)
+    );
+    println!(
+        "appended to {}; train on it with `zest train --records {}`",
+        out.display(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn bench_cmd(
+    n: usize,
+    model_path: Option<&std::path::Path>,
+    root: Option<std::path::PathBuf>,
+    json: bool,
+) -> anyhow::Result<()> {
+    use zest::bench::{designs, peak_rss_kib, surrogate_work, time};
+    anyhow::ensure!(n >= 1, "--designs must be at least 1");
+    let model = zest::estimate::load_model(model_path)?;
+    let set = designs(n, 7);
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let work = surrogate_work(&model);
+    let mut rates = vec![
+        time("zest surrogate", &set, 1, 1, 2001, &work),
+        time("zest surrogate", &set, n, 1, 5, &work),
+        time("zest surrogate", &set, n, cores, 5, &work),
+    ];
+    let root = root.unwrap_or_else(zest::data::default_root);
+    if let Ok(report) = zest::data::load_all(&root, |_| {}) {
+        let train: Vec<&zest::design::Design> =
+            report.designs.iter().filter(|d| !d.realistic).collect();
+        if !train.is_empty() {
+            let gbt = zest::baselines::Gbt::fit(&train, 1);
+            let peer = |ds: &[zest::design::Design]| {
+                let refs: Vec<&zest::design::Design> = ds.iter().collect();
+                gbt.predict(&refs).iter().map(|t| t.lut).sum::<f64>()
+            };
+            rates.push(time("peer: GBT baseline (forust)", &set, 1, 1, 2001, peer));
+            rates.push(time("peer: GBT baseline (forust)", &set, n, 1, 5, peer));
+            rates.push(time("peer: GBT baseline (forust)", &set, n, cores, 5, peer));
+        }
+    }
+    let report = zest::bench::BenchReport {
+        rates,
+        peak_rss_kib: peak_rss_kib(),
+        cores,
+    };
+    if json {
+        return print_json(&report);
+    }
+    println!(
+        "{:<30} {:>7} {:>8} {:>14} {:>12}",
+        "model", "batch", "threads", "estimates/s", "µs/design"
+    );
+    for r in &report.rates {
+        println!(
+            "{:<30} {:>7} {:>8} {:>14.0} {:>12.2}",
+            r.what, r.batch, r.threads, r.per_second, r.micros_per_design
+        );
+    }
+    let ours: Vec<&zest::bench::Rate> = report
+        .rates
+        .iter()
+        .filter(|r| !r.what.starts_with("peer"))
+        .collect();
+    let peers: Vec<&zest::bench::Rate> = report
+        .rates
+        .iter()
+        .filter(|r| r.what.starts_with("peer"))
+        .collect();
+    for (o, p) in ours.iter().zip(&peers) {
+        println!(
+            "ratio zest/peer, batch {} on {} thread(s): {:.2}x",
+            o.batch,
+            o.threads,
+            o.per_second / p.per_second
+        );
+    }
+    println!(
+        "peak memory (RSS): {:.1} MiB",
+        report.peak_rss_kib as f64 / 1024.0
+    );
+    Ok(())
+}
+
+/// One CSV row per (protocol, design, target).
+fn write_predictions(path: &std::path::Path, suite: &zest::eval::EvalSuite) -> anyhow::Result<()> {
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("write {}", path.display()))?;
+    w.write_record([
+        "protocol", "design", "dataset", "target", "truth", "estimate",
+    ])?;
+    for (protocol, r) in [
+        ("cross_validation", &suite.cross_validation),
+        ("realistic", &suite.realistic),
+        ("extrapolation", &suite.extrapolation),
+    ] {
+        for p in &r.points {
+            for (t, name) in zest::design::Targets::NAMES.iter().enumerate() {
+                let (y, e) = (p.truth.to_array()[t], p.pred.to_array()[t]);
+                if y.is_finite() {
+                    w.write_record([
+                        protocol,
+                        &p.id,
+                        &p.dataset,
+                        name,
+                        &y.to_string(),
+                        &e.to_string(),
+                    ])?;
+                }
+            }
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn estimate_cmd(
+    network: &std::path::Path,
+    hls: &HlsArgs,
+    model_path: Option<&std::path::Path>,
+    upper: Option<f64>,
+    json: bool,
+) -> anyhow::Result<()> {
+    use zest::estimate::{design_from_file, estimate, load_model, HlsConfig};
+    if let Some(q) = upper {
+        anyhow::ensure!((0.0..1.0).contains(&q), "--upper must be in [0, 1)");
+    }
+    let is_yaml = network
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));
+    let (cfg, design) = if is_yaml {
+        let y = zest::hls_config::read_config(network)?;
+        let base = y
+            .apply(&HlsConfig::default())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", network.display()))?;
+        let cfg = hls.over(&base)?;
+        let model_file = y.model.clone().ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: names no model (set KerasJson or OnnxModel)",
+                network.display()
+            )
+        })?;
+        let mut design = design_from_file(&model_file, &cfg)?;
+        for name in y.apply_layers(&mut design) {
+            eprintln!(
+                "zest: warning: {}: HLSConfig.LayerName.{name} matches no layer",
+                network.display()
+            );
+        }
+        (cfg, design)
+    } else {
+        let cfg = hls.over(&HlsConfig::default())?;
+        let design = design_from_file(network, &cfg)?;
+        (cfg, design)
     };
     let model = load_model(model_path)?;
-    let design = design_from_keras(network, &cfg)?;
     let name = model_path.map_or("embedded default".to_string(), |p| p.display().to_string());
-    let report = estimate(&model, &design, &cfg, &name);
+    let report = estimate(&model, &design, &cfg, &name, upper);
     if json {
         return print_json(&report);
     }
@@ -378,16 +832,22 @@ fn estimate_cmd(
     );
     let util = report.utilisation;
     let pct = |i: usize| util.map_or(String::new(), |u| format!("{:>7.1} %", u[i]));
-    println!("  LUT        {:>10} {}", t.lut, pct(0));
-    println!("  FF         {:>10} {}", t.ff, pct(1));
-    println!("  DSP        {:>10} {}", t.dsp, pct(2));
-    println!("  BRAM18     {:>10} {}", t.bram18, pct(3));
+    let up = |i: usize| {
+        report.upper.as_ref().map_or(String::new(), |u| {
+            format!("  <= {:>10} (q {})", u.targets.to_array()[i], u.quantile)
+        })
+    };
+    println!("  LUT        {:>10} {}{}", t.lut, pct(0), up(0));
+    println!("  FF         {:>10} {}{}", t.ff, pct(1), up(1));
+    println!("  DSP        {:>10} {}{}", t.dsp, pct(2), up(2));
+    println!("  BRAM18     {:>10} {}{}", t.bram18, pct(3), up(3));
     println!(
-        "  latency    {:>10} cycles ({:.1} ns)",
+        "  latency    {:>10} cycles ({:.1} ns){}",
         t.latency_cycles,
-        t.latency_cycles * cfg.clock_ns
+        t.latency_cycles * cfg.clock_ns,
+        up(4)
     );
-    println!("  II         {:>10} cycles", t.ii);
+    println!("  II         {:>10} cycles{}", t.ii, up(5));
     println!(
         "\n  {:<16} {:<11} {:>11} {:>9} {:>9} {:>7} {:>7} {:>8} {:>6}",
         "layer", "kind", "in->out", "LUT", "FF", "DSP", "BRAM", "latency", "II"
@@ -418,16 +878,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Board { command } => command,
         Command::Estimate {
             network,
+            hls,
+            model,
+            upper,
+            json,
+        } => return estimate_cmd(&network, &hls, model.as_deref(), upper, json),
+        Command::Ingest {
+            reports,
+            network,
             precision,
             reuse_factor,
             strategy,
             io_type,
             part,
             clock_ns,
-            model,
+            out,
             json,
         } => {
-            return estimate_cmd(
+            return ingest_cmd(
+                &reports,
                 &network,
                 &precision,
                 reuse_factor,
@@ -435,27 +904,55 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 &io_type,
                 part,
                 clock_ns,
-                model.as_deref(),
+                &out,
                 json,
             )
         }
         Command::Train {
             data: root,
+            records,
             out,
             seed,
             synthetic_only,
-        } => return train_cmd(root, &out, seed, synthetic_only),
+            training,
+        } => return train_cmd(root, &records, &out, seed, synthetic_only, &training),
         Command::Eval {
             data: root,
+            records,
             folds,
             seed,
             json,
-        } => return eval_cmd(root, folds, seed, json),
+            upper,
+            baselines,
+            predictions,
+            plots,
+            training,
+        } => {
+            return eval_cmd(
+                root,
+                &records,
+                folds,
+                seed,
+                json,
+                upper,
+                baselines,
+                predictions.as_deref(),
+                plots.as_deref(),
+                &training,
+            )
+        }
         Command::Data {
             data: root,
+            records,
             list_skipped,
             json,
-        } => return data(root, list_skipped, json),
+        } => return data(root, &records, list_skipped, json),
+        Command::Bench {
+            designs,
+            model,
+            data: root,
+            json,
+        } => return bench_cmd(designs, model.as_deref(), root, json),
     };
     match command {
         BoardCommand::Info(conn) => {
