@@ -11,10 +11,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::data::mlp;
-use crate::design::{
-    Activation, Design, IoType, Precision, Provenance, ReportKind, Strategy, Targets,
-};
+use crate::data::{mlp, synthetic_design};
+use crate::design::{Activation, Design, Precision};
 use crate::surrogate::Surrogate;
 
 /// One measurement.
@@ -53,41 +51,18 @@ pub fn designs(n: usize, seed: u64) -> Vec<Design> {
             let bits = rng.u16(4..=16);
             let rf = 1 << rng.u32(0..=4);
             let resource = rng.bool();
-            Design {
-                id: format!("bench-{i}"),
-                group: format!("bench-{i}"),
-                layers: mlp(
-                    &widths,
-                    Precision {
-                        width: bits,
-                        integer: 3,
-                        signed: true,
-                    },
-                    rf,
-                    Activation::Relu,
-                    Activation::Softmax,
-                ),
-                strategy: if resource {
-                    Strategy::Resource
-                } else {
-                    Strategy::Latency
+            let layers = mlp(
+                &widths,
+                Precision {
+                    width: bits,
+                    integer: 3,
+                    signed: true,
                 },
-                io_type: IoType::IoParallel,
-                part: "xc7z020clg400-1".into(),
-                clock_ns: 5.0,
-                tool: None,
-                multiplier_impl: None,
-                input: Precision::DEFAULT,
-                realistic: false,
-                report: ReportKind::Csynth,
-                targets: Targets::default(),
-                per_layer: None,
-                provenance: Provenance {
-                    dataset: "bench".into(),
-                    file: String::new(),
-                    position: String::new(),
-                },
-            }
+                rf,
+                Activation::Relu,
+                Activation::Softmax,
+            );
+            synthetic_design(&format!("bench-{i}"), layers, resource)
         })
         .collect()
 }

@@ -250,6 +250,32 @@ pub struct Layer {
 }
 
 impl Layer {
+    /// A layer `input → output` with no types or window set yet (reuse
+    /// factor 1): what the model readers start from.
+    pub fn new(
+        name: &str,
+        kind: LayerKind,
+        activation: Activation,
+        input_shape: Vec<u32>,
+        output_shape: Vec<u32>,
+    ) -> Self {
+        Self {
+            name: name.to_string(),
+            kind,
+            activation,
+            input_shape,
+            output_shape,
+            weight: None,
+            result: None,
+            accum: None,
+            reuse_factor: 1,
+            filters: None,
+            kernel: None,
+            stride: None,
+            zero_weights: None,
+        }
+    }
+
     /// Product of the input shape.
     pub fn n_in(&self) -> u64 {
         self.input_shape.iter().map(|&d| u64::from(d)).product()

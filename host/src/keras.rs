@@ -103,21 +103,13 @@ impl Builder {
         activation: Activation,
         out: Vec<u32>,
     ) -> &mut Layer {
-        self.layers.push(Layer {
-            name: name.to_string(),
+        self.layers.push(Layer::new(
+            name,
             kind,
             activation,
-            input_shape: self.shape.clone(),
-            output_shape: out.clone(),
-            weight: None,
-            result: None,
-            accum: None,
-            reuse_factor: 1,
-            filters: None,
-            kernel: None,
-            stride: None,
-            zero_weights: None,
-        });
+            self.shape.clone(),
+            out.clone(),
+        ));
         self.shape = out;
         self.layers.last_mut().expect("just pushed")
     }

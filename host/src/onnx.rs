@@ -122,21 +122,13 @@ fn push(
     activation: Activation,
     out: Vec<u32>,
 ) {
-    layers.push(Layer {
-        name: name.to_string(),
+    layers.push(Layer::new(
+        name,
         kind,
         activation,
-        input_shape: shape.clone(),
-        output_shape: out.clone(),
-        weight: None,
-        result: None,
-        accum: None,
-        reuse_factor: 1,
-        filters: None,
-        kernel: None,
-        stride: None,
-        zero_weights: None,
-    });
+        shape.clone(),
+        out.clone(),
+    ));
     *shape = out;
 }
 

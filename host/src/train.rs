@@ -112,6 +112,21 @@ struct Batch {
     capped: bool,
 }
 
+/// ln(1 + target) per design and target, and 1 where the target is known
+/// (0 and 0 where it is not), row-major `[designs, targets]`.
+fn log_targets(designs: &[&Design]) -> (Vec<f32>, Vec<f32>) {
+    let mut y = Vec::with_capacity(designs.len() * N_TARGETS);
+    let mut mask = Vec::with_capacity(designs.len() * N_TARGETS);
+    for d in designs {
+        for v in d.targets.to_array() {
+            let known = v.is_finite() && v >= 0.0;
+            y.push(if known { v.ln_1p() as f32 } else { 0.0 });
+            mask.push(if known { 1.0 } else { 0.0 });
+        }
+    }
+    (y, mask)
+}
+
 /// Per target, ln(2 × the largest value in `designs`) (at least ln 2).
 pub fn log_cost_caps(designs: &[&Design]) -> Vec<f32> {
     (0..N_TARGETS)
@@ -150,15 +165,7 @@ fn batch(
     for (l, &d) in owner.iter().enumerate() {
         member[d * n_l + l] = 1.0;
     }
-    let mut y = Vec::with_capacity(n_d * N_TARGETS);
-    let mut mask = Vec::with_capacity(n_d * N_TARGETS);
-    for d in designs {
-        for v in d.targets.to_array() {
-            let known = v.is_finite() && v >= 0.0;
-            y.push(if known { v.ln_1p() as f32 } else { 0.0 });
-            mask.push(if known { 1.0 } else { 0.0 });
-        }
-    }
+    let (y, mask) = log_targets(designs);
     Batch {
         x: Tensor::from_data(TensorData::new(x, [n_l, TOKEN_LEN]), device),
         member: Tensor::from_data(TensorData::new(member, [n_d, n_l]), device),
@@ -460,15 +467,7 @@ impl AggregateMlp {
             for i in 0..n_d {
                 eye[i * n_d + i] = 1.0;
             }
-            let mut y = Vec::new();
-            let mut mask = Vec::new();
-            for d in designs {
-                for v in d.targets.to_array() {
-                    let known = v.is_finite() && v >= 0.0;
-                    y.push(if known { v.ln_1p() as f32 } else { 0.0 });
-                    mask.push(if known { 1.0 } else { 0.0 });
-                }
-            }
+            let (y, mask) = log_targets(designs);
             Batch {
                 x: me.matrix(designs),
                 member: Tensor::from_data(TensorData::new(eye, [n_d, n_d]), &me.device),
@@ -520,51 +519,29 @@ impl AggregateMlp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::mlp;
-    use crate::design::{
-        Activation, Design, IoType, Precision, Provenance, ReportKind, Strategy, Targets,
-    };
+    use crate::data::{mlp, synthetic_design};
+    use crate::design::{Activation, Design, Precision, Targets};
 
     fn design(widths: &[u32], rf: u32, resource: bool) -> Design {
         let mults: u32 = widths.windows(2).map(|w| w[0] * w[1]).sum();
-        Design {
-            id: format!("{widths:?}-{rf}"),
-            group: format!("{widths:?}"),
-            layers: mlp(
-                widths,
-                Precision::DEFAULT,
-                rf,
-                Activation::Relu,
-                Activation::Linear,
-            ),
-            strategy: if resource {
-                Strategy::Resource
-            } else {
-                Strategy::Latency
-            },
-            io_type: IoType::IoParallel,
-            part: "xc7z020clg400-1".into(),
-            clock_ns: 5.0,
-            tool: None,
-            multiplier_impl: None,
-            input: Precision::DEFAULT,
-            realistic: false,
-            report: ReportKind::Csynth,
-            targets: Targets {
-                lut: f64::from(mults) * 3.0,
-                ff: f64::from(mults),
-                dsp: f64::from(mults / rf),
-                bram18: 0.0,
-                latency_cycles: f64::from(rf + 2),
-                ii: f64::from(rf),
-            },
-            per_layer: None,
-            provenance: Provenance {
-                dataset: "synthetic".into(),
-                file: String::new(),
-                position: String::new(),
-            },
-        }
+        let layers = mlp(
+            widths,
+            Precision::DEFAULT,
+            rf,
+            Activation::Relu,
+            Activation::Linear,
+        );
+        let mut d = synthetic_design(&format!("{widths:?}-{rf}"), layers, resource);
+        d.group = format!("{widths:?}");
+        d.targets = Targets {
+            lut: f64::from(mults) * 3.0,
+            ff: f64::from(mults),
+            dsp: f64::from(mults / rf),
+            bram18: 0.0,
+            latency_cycles: f64::from(rf + 2),
+            ii: f64::from(rf),
+        };
+        d
     }
 
     #[test]

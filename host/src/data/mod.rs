@@ -238,6 +238,45 @@ pub fn load_with_records(
     Ok(report)
 }
 
+/// A design of `layers` (io_parallel, xc7z020clg400-1, 5 ns, unknown
+/// targets) for generated workloads: `zest bench` and tests.
+pub fn synthetic_design(id: &str, layers: Vec<crate::design::Layer>, resource: bool) -> Design {
+    use crate::design::{IoType, Precision, Provenance, ReportKind, Strategy, Targets};
+    let nan = f64::NAN;
+    Design {
+        id: id.to_string(),
+        group: id.to_string(),
+        layers,
+        strategy: if resource {
+            Strategy::Resource
+        } else {
+            Strategy::Latency
+        },
+        io_type: IoType::IoParallel,
+        part: "xc7z020clg400-1".into(),
+        clock_ns: 5.0,
+        tool: None,
+        multiplier_impl: None,
+        input: Precision::DEFAULT,
+        realistic: false,
+        report: ReportKind::Csynth,
+        targets: Targets {
+            lut: nan,
+            ff: nan,
+            dsp: nan,
+            bram18: nan,
+            latency_cycles: nan,
+            ii: nan,
+        },
+        per_layer: None,
+        provenance: Provenance {
+            dataset: "synthetic".into(),
+            file: String::new(),
+            position: String::new(),
+        },
+    }
+}
+
 /// A Dense chain `widths[0] → … → widths[n]` with `hidden` after every
 /// layer but the last and `output` after the last (hls4ml's layer list:
 /// activations as layers of their own), all at `precision`.
