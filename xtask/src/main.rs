@@ -70,6 +70,9 @@ enum Cmd {
     /// Everything CI checks: formatting, clippy (host and firmware), host
     /// tests, firmware build, QEMU end-to-end tests.
     Test,
+    /// Fetch the `ap_types` headers of the hls4ml 1.3.0 wheel into
+    /// target/ap_types (pip download; used by the fixed-point golden tests).
+    ApTypes,
     /// Link benchmark: echo RTT and payload bytes/s for 32 B and 512 B over
     /// QEMU's TCP and Unix-socket UART.
     Bench {
@@ -170,10 +173,12 @@ fn test() -> Result<()> {
     let elf = tc.build_firmware(Board::Qemu)?;
     tc.build_firmware(Board::PynqZ2)?;
     let zest = build_zest()?;
+    let ap_types = setup::ensure_ap_types(&root)?;
     run(cargo()
         .args(["test", "--workspace"])
         .env("ZEST_FIRMWARE_ELF", &elf)
-        .env("ZEST_BIN", &zest))?;
+        .env("ZEST_BIN", &zest)
+        .env("ZEST_AP_TYPES", &ap_types))?;
     Ok(())
 }
 
@@ -189,6 +194,9 @@ fn main() -> std::process::ExitCode {
 
 fn dispatch(command: Cmd) -> Result<()> {
     match command {
+        Cmd::ApTypes => {
+            println!("{}", setup::ensure_ap_types(&root())?.display());
+        }
         Cmd::Firmware { board } => {
             let elf = toolchain::build_firmware(board)?;
             println!("{}", elf.display());

@@ -75,3 +75,57 @@ pub fn ensure_arm_linker() -> Result<()> {
         "linking the firmware",
     )
 }
+
+/// The hls4ml version whose `ap_types` headers the golden tests compile.
+pub const HLS4ML_VERSION: &str = "1.3.0";
+
+/// `target/ap_types`: the `ap_fixed` headers of the hls4ml wheel, fetched
+/// with `pip download --no-deps hls4ml==1.3.0` and unpacked (never
+/// committed). Returns the directory.
+pub fn ensure_ap_types(root: &std::path::Path) -> Result<std::path::PathBuf> {
+    let dest = root.join("target/ap_types");
+    if dest.join("ap_fixed.h").is_file() {
+        return Ok(dest);
+    }
+    ensure("g++", "g++", "the fixed-point golden tests (C simulation)")?;
+    ensure("python3", "python3", "fetching the ap_types headers")?;
+    let pip_ok = Command::new("python3")
+        .args(["-m", "pip", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !pip_ok {
+        apt_install(&["python3-pip"], "fetching the ap_types headers")?;
+    }
+    let wheels = root.join("target/hls4ml-wheel");
+    run(Command::new("python3")
+        .args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"])
+        .arg(&wheels)
+        .arg(format!("hls4ml=={HLS4ML_VERSION}")))?;
+    // Unpack only the headers (Apache-2.0) with Python's zipfile: no unzip needed.
+    let script = format!(
+        "import glob, os, zipfile, sys\n\
+         whl = glob.glob(os.path.join(sys.argv[1], 'hls4ml-{HLS4ML_VERSION}-*.whl'))[0]\n\
+         prefix = 'hls4ml/templates/vivado/ap_types/'\n\
+         with zipfile.ZipFile(whl) as z:\n\
+         \x20   for n in z.namelist():\n\
+         \x20       if n.startswith(prefix) and not n.endswith('/'):\n\
+         \x20           out = os.path.join(sys.argv[2], n[len(prefix):])\n\
+         \x20           os.makedirs(os.path.dirname(out), exist_ok=True)\n\
+         \x20           open(out, 'wb').write(z.read(n))\n"
+    );
+    run(Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&wheels)
+        .arg(&dest))?;
+    if !dest.join("ap_fixed.h").is_file() {
+        bail!(
+            "unpacked the hls4ml wheel but {} has no ap_fixed.h",
+            dest.display()
+        );
+    }
+    Ok(dest)
+}

@@ -1,0 +1,346 @@
+//! # zest fixed-point kernels
+//!
+//! The arithmetic of Vivado/Vitis HLS `ap_fixed<W, I, Q, O>` and
+//! `ap_ufixed`, and the two kernels the surrogate needs (dense, ReLU),
+//! computed the way hls4ml 1.3.0's Latency-strategy C++ computes them: the
+//! same bits on the host, in the firmware's soft model and in the HLS C
+//! simulation of the generated accelerator (checked against the real
+//! `ap_types` headers compiled with g++: `tests/golden.rs`).
+//!
+//! A value is its raw two's-complement integer `raw`, meaning
+//! `raw · 2^-F` with `F = W − I` fractional bits (`I` may be negative or
+//! larger than `W`). Assigning to a type quantizes first (the dropped
+//! fractional bits: [`Quant::Trn`] floors toward −∞, hls4ml's default;
+//! [`Quant::Rnd`] rounds half toward +∞), then handles overflow
+//! ([`Overflow::Wrap`] keeps the low `W` bits, the default;
+//! [`Overflow::Sat`] clamps). Widths up to 64 bits; intermediate sums and
+//! products are exact in `i128`.
+//!
+//! `no_std`, no allocation: the kernels write into caller slices.
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+/// Quantization mode (what happens to dropped fractional bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Quant {
+    /// `AP_TRN`: floor toward −∞ (hls4ml's default).
+    Trn,
+    /// `AP_RND`: round to nearest, half toward +∞.
+    Rnd,
+}
+
+/// Overflow mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Overflow {
+    /// `AP_WRAP`: keep the low `W` bits (hls4ml's default).
+    Wrap,
+    /// `AP_SAT`: clamp to the largest or smallest value.
+    Sat,
+}
+
+/// An `ap_fixed<W, I, Q, O>` (signed) or `ap_ufixed` type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FixedType {
+    /// Total bits `W` (1..=64).
+    pub width: u8,
+    /// Integer bits `I` (sign included for signed types).
+    pub int: i16,
+    /// `ap_fixed` (else `ap_ufixed`).
+    pub signed: bool,
+    /// Quantization mode.
+    pub quant: Quant,
+    /// Overflow mode.
+    pub overflow: Overflow,
+}
+
+impl FixedType {
+    /// `ap_fixed<W, I>` with hls4ml's default modes (AP_TRN, AP_WRAP).
+    pub const fn new(width: u8, int: i16) -> Self {
+        Self {
+            width,
+            int,
+            signed: true,
+            quant: Quant::Trn,
+            overflow: Overflow::Wrap,
+        }
+    }
+
+    /// `ap_ufixed<W, I>` (AP_TRN, AP_WRAP).
+    pub const fn unsigned(width: u8, int: i16) -> Self {
+        Self {
+            signed: false,
+            ..Self::new(width, int)
+        }
+    }
+
+    /// The same type with other modes.
+    pub const fn with_modes(self, quant: Quant, overflow: Overflow) -> Self {
+        Self {
+            quant,
+            overflow,
+            ..self
+        }
+    }
+
+    /// Fractional bits `F = W − I`.
+    pub const fn frac(&self) -> i32 {
+        self.width as i32 - self.int as i32
+    }
+
+    /// Smallest raw value.
+    pub const fn min_raw(&self) -> i64 {
+        if self.signed {
+            if self.width >= 64 {
+                i64::MIN
+            } else {
+                -(1i64 << (self.width - 1))
+            }
+        } else {
+            0
+        }
+    }
+
+    /// Largest raw value.
+    pub const fn max_raw(&self) -> i64 {
+        let w = if self.signed {
+            self.width - 1
+        } else {
+            self.width
+        };
+        if w >= 63 {
+            i64::MAX
+        } else {
+            (1i64 << w) - 1
+        }
+    }
+
+    /// Assigns the exact value `raw · 2^-frac` to this type: quantize, then
+    /// overflow. Returns the raw value of the result.
+    pub fn cast(&self, raw: i128, frac: i32) -> i64 {
+        let shift = frac - self.frac();
+        let q: i128 = if shift <= 0 {
+            // More fractional bits (or equal): exact, unless the left shift
+            // pushes bits beyond i128, which only wrap/saturate can follow.
+            let s = (-shift) as u32;
+            if s >= 127 {
+                if raw == 0 {
+                    0
+                } else if raw > 0 {
+                    i128::MAX
+                } else {
+                    i128::MIN
+                }
+            } else {
+                raw.checked_shl(s)
+                    .filter(|v| v >> s == raw)
+                    .unwrap_or(if raw > 0 { i128::MAX } else { i128::MIN })
+            }
+        } else {
+            let s = shift as u32;
+            if s >= 127 {
+                match self.quant {
+                    // floor of a tiny value: 0 or −1 LSB.
+                    Quant::Trn => i128::from(raw < 0).wrapping_neg(),
+                    Quant::Rnd => 0,
+                }
+            } else {
+                match self.quant {
+                    Quant::Trn => raw >> s,
+                    Quant::Rnd => (raw >> (s - 1)).wrapping_add(1) >> 1,
+                }
+            }
+        };
+        self.overflow_raw(q)
+    }
+
+    /// Overflow handling of an already quantized raw value.
+    fn overflow_raw(&self, q: i128) -> i64 {
+        match self.overflow {
+            Overflow::Sat => q.clamp(i128::from(self.min_raw()), i128::from(self.max_raw())) as i64,
+            Overflow::Wrap => {
+                let w = u32::from(self.width.min(64));
+                let mask: u128 = if w >= 128 {
+                    u128::MAX
+                } else {
+                    (1u128 << w) - 1
+                };
+                let low = (q as u128) & mask;
+                if self.signed && w > 0 && low >> (w - 1) & 1 == 1 {
+                    (low | !mask) as i128 as i64
+                } else {
+                    low as i64
+                }
+            }
+        }
+    }
+
+    /// Re-types a raw value of type `from`.
+    pub fn from_fixed(&self, raw: i64, from: &FixedType) -> i64 {
+        self.cast(i128::from(raw), from.frac())
+    }
+
+    /// Assigns a real number (exact binary value of the `f64`, then the
+    /// type's quantization and overflow). NaN becomes 0.
+    pub fn from_f64(&self, v: f64) -> i64 {
+        if v == 0.0 || !v.is_finite() {
+            return if v.is_finite() || v.is_nan() {
+                0
+            } else if v > 0.0 {
+                self.overflow_raw(i128::MAX)
+            } else {
+                self.overflow_raw(i128::MIN)
+            };
+        }
+        // v = mant · 2^exp exactly.
+        let bits = v.to_bits();
+        let neg = bits >> 63 == 1;
+        let e = ((bits >> 52) & 0x7ff) as i32;
+        let frac_bits = bits & ((1u64 << 52) - 1);
+        let (mant, exp) = if e == 0 {
+            (frac_bits, -1074)
+        } else {
+            (frac_bits | (1u64 << 52), e - 1075)
+        };
+        let m = if neg {
+            -(i128::from(mant))
+        } else {
+            i128::from(mant)
+        };
+        self.cast(m, -exp)
+    }
+
+    /// The value of a raw number (exact for `W` ≤ 53).
+    pub fn to_f64(&self, raw: i64) -> f64 {
+        let f = self.frac();
+        let scale = if f >= 0 {
+            1.0 / pow2(f as u32)
+        } else {
+            pow2((-f) as u32)
+        };
+        raw as f64 * scale
+    }
+}
+
+fn pow2(n: u32) -> f64 {
+    let mut v = 1.0;
+    for _ in 0..n {
+        v *= 2.0;
+    }
+    v
+}
+
+/// Types of one dense layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DenseTypes {
+    /// Input.
+    pub input: FixedType,
+    /// Weights.
+    pub weight: FixedType,
+    /// Biases.
+    pub bias: FixedType,
+    /// Accumulator.
+    pub accum: FixedType,
+    /// Result.
+    pub result: FixedType,
+}
+
+/// Why a kernel refused its arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelError {
+    /// A slice is shorter than the layer needs.
+    ShortSlice,
+}
+
+/// hls4ml's Latency-strategy dense layer: for each output, the accumulator
+/// starts at the bias cast to the accumulator type; for each input in
+/// ascending order the exact product is cast to the accumulator type and
+/// added (the sum cast back to it); the accumulator is cast to the result.
+/// `weight` is row-major `[n_in][n_out]`.
+pub fn dense(
+    t: &DenseTypes,
+    x: &[i64],
+    weight: &[i64],
+    bias: &[i64],
+    out: &mut [i64],
+) -> Result<(), KernelError> {
+    let (n_in, n_out) = (x.len(), out.len());
+    if weight.len() < n_in * n_out || bias.len() < n_out {
+        return Err(KernelError::ShortSlice);
+    }
+    let acc_f = t.accum.frac();
+    let prod_f = t.input.frac() + t.weight.frac();
+    for (o, r) in out.iter_mut().enumerate() {
+        let mut acc = t.accum.cast(i128::from(bias[o]), t.bias.frac());
+        for (i, xi) in x.iter().enumerate() {
+            let p = i128::from(*xi) * i128::from(weight[i * n_out + o]);
+            let p = t.accum.cast(p, prod_f);
+            acc = t.accum.cast(i128::from(acc) + i128::from(p), acc_f);
+        }
+        *r = t.result.cast(i128::from(acc), acc_f);
+    }
+    Ok(())
+}
+
+/// hls4ml's ReLU: `x > 0 ? (result)x : 0`.
+pub fn relu(input: &FixedType, result: &FixedType, x: &[i64], out: &mut [i64]) {
+    for (o, v) in out.iter_mut().zip(x) {
+        *o = if *v > 0 {
+            result.from_fixed(*v, input)
+        } else {
+            0
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trn_floors_and_wrap_keeps_low_bits() {
+        let t = FixedType::new(8, 4); // F = 4, range [-8, 7.9375]
+        assert_eq!(t.from_f64(1.03), 16); // 1.0 (floor of 16.48)
+        assert_eq!(t.from_f64(-1.03), -17); // floor toward −∞
+        assert_eq!(t.from_f64(8.0), -128); // wraps to −8
+        let s = t.with_modes(Quant::Rnd, Overflow::Sat);
+        assert_eq!(s.from_f64(1.03), 16);
+        assert_eq!(s.from_f64(1.97), 32); // 31.52 → 32
+        assert_eq!(s.from_f64(100.0), 127);
+        assert_eq!(s.from_f64(-100.0), -128);
+        let u = FixedType::unsigned(8, 4).with_modes(Quant::Trn, Overflow::Sat);
+        assert_eq!(u.from_f64(-1.0), 0);
+        assert_eq!(u.from_f64(20.0), 255);
+    }
+
+    #[test]
+    fn dense_and_relu_by_hand() {
+        let d = FixedType::new(16, 6);
+        let t = DenseTypes {
+            input: d,
+            weight: d,
+            bias: d,
+            accum: d,
+            result: d,
+        };
+        let x = [d.from_f64(1.5), d.from_f64(-2.0)];
+        let w = [
+            d.from_f64(0.5),
+            d.from_f64(1.0),
+            d.from_f64(0.25),
+            d.from_f64(-1.0),
+        ];
+        let b = [d.from_f64(0.125), d.from_f64(0.0)];
+        let mut out = [0i64; 2];
+        dense(&t, &x, &w, &b, &mut out).expect("sizes");
+        assert_eq!(d.to_f64(out[0]), 0.125 + 0.75 - 0.5);
+        assert_eq!(d.to_f64(out[1]), 1.5 + 2.0);
+        let mut r = [0i64; 2];
+        relu(&d, &d, &[-5, 7], &mut r);
+        assert_eq!(r, [0, 7]);
+        assert_eq!(
+            dense(&t, &x, &w[..3], &b, &mut out),
+            Err(KernelError::ShortSlice)
+        );
+    }
+}
