@@ -47,6 +47,14 @@ pub enum EstimateError {
         /// Why.
         source: KerasError,
     },
+    /// A synthesis record that cannot be estimated.
+    #[error("{path}: {why}")]
+    Record {
+        /// Where.
+        path: String,
+        /// Why.
+        why: String,
+    },
     /// The network is not a supported ONNX model.
     #[error("{path}: {source}")]
     Onnx {
@@ -153,7 +161,72 @@ pub fn design_from_layers(name: &str, layers: Vec<Layer>, cfg: &HlsConfig) -> De
     }
 }
 
-/// Reads a Keras model JSON into a design.
+/// Reads `path` as one synthesis record, if it is one: a wa-hls4ml release
+/// record (`model_config` + `hls_config` + reports) or a zest record (as
+/// `zest ingest` writes, one JSON object). `Ok(None)` for anything else.
+/// The record's own hls4ml configuration comes with it.
+pub fn design_from_record(path: &Path) -> Result<Option<Design>, EstimateError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| EstimateError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    // Binary (ONNX) or not JSON: not a record; the other readers say why.
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Ok(None);
+    };
+    let bad = |why: String| EstimateError::Record {
+        path: shown.clone(),
+        why,
+    };
+    if v.get("model_config").is_some() {
+        return match crate::data::wa_release::record(&v, &shown, 0).map_err(bad)? {
+            crate::data::Outcome::Design(d) => Ok(Some(*d)),
+            crate::data::Outcome::Failed => {
+                // A failed run still describes a design: estimate it.
+                let mut v = v.clone();
+                v["hls_resource_report"] =
+                    serde_json::json!({"lut": 0, "ff": 0, "dsp": 0, "bram": 0});
+                v["latency_report"] = serde_json::json!({"cycles_max": 0});
+                match crate::data::wa_release::record(&v, &shown, 0).map_err(bad)? {
+                    crate::data::Outcome::Design(mut d) => {
+                        d.targets = Targets {
+                            lut: f64::NAN,
+                            ff: f64::NAN,
+                            dsp: f64::NAN,
+                            bram18: f64::NAN,
+                            latency_cycles: f64::NAN,
+                            ii: f64::NAN,
+                        };
+                        Ok(Some(*d))
+                    }
+                    _ => Err(bad("not a usable record".into())),
+                }
+            }
+            crate::data::Outcome::Unusable(why) => Err(bad(why)),
+        };
+    }
+    if v.get("layers").is_some() && v.get("targets").is_some() && v.get("strategy").is_some() {
+        return serde_json::from_value::<Design>(v)
+            .map(Some)
+            .map_err(|e| bad(format!("not a zest record: {e}")));
+    }
+    Ok(None)
+}
+
+/// The configuration a design was built with (model-wide view).
+pub fn config_of(d: &Design) -> HlsConfig {
+    let weighted = d.layers.iter().find(|l| l.kind.has_weights());
+    HlsConfig {
+        precision: weighted.and_then(|l| l.weight).unwrap_or(d.input),
+        reuse_factor: weighted.map_or(1, |l| l.reuse_factor),
+        strategy: d.strategy,
+        io_type: d.io_type,
+        part: d.part.clone(),
+        clock_ns: d.clock_ns,
+    }
+}
+
 /// Reads a network from `path`: ONNX (`.onnx`, or a file that is not
 /// text) or a Keras model JSON.
 pub fn design_from_file(path: &Path, cfg: &HlsConfig) -> Result<Design, EstimateError> {
@@ -272,6 +345,8 @@ pub struct EstimateReport {
     pub model: String,
     /// Conservative mode: the quantile asked for and the upper bounds.
     pub upper: Option<UpperBound>,
+    /// What synthesis reported, when the input was a synthesis record.
+    pub recorded: Option<Targets>,
 }
 
 /// Upper bounds at a stated quantile (`zest estimate --upper Q`).
@@ -349,5 +424,11 @@ pub fn estimate(
         warnings,
         model: model_name.to_string(),
         upper,
+        recorded: design
+            .targets
+            .to_array()
+            .iter()
+            .any(|v| v.is_finite())
+            .then_some(design.targets),
     }
 }

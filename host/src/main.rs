@@ -42,9 +42,12 @@ enum Command {
     #[command(verbatim_doc_comment)]
     Estimate {
         /// The network: a Keras model JSON (the architecture file hls4ml
-        /// reads), an ONNX model (`.onnx`), or an hls4ml YAML configuration
+        /// reads), an ONNX model (`.onnx`), an hls4ml YAML configuration
         /// (`.yml`/`.yaml`) that names one in KerasJson or OnnxModel and
-        /// sets the options (the flags below override it).
+        /// sets the options (the flags below override it), or one synthesis
+        /// record (a wa-hls4ml release record, or a zest record as `zest
+        /// ingest` writes) whose own configuration is used and whose
+        /// synthesis results are printed next to the estimate.
         network: std::path::PathBuf,
         #[command(flatten)]
         hls: HlsArgs,
@@ -807,6 +810,23 @@ fn estimate_cmd(
             );
         }
         (cfg, design)
+    } else if let Some(design) = zest::estimate::design_from_record(network)? {
+        // A synthesis record carries its own configuration.
+        let given = [
+            hls.precision.is_some(),
+            hls.reuse_factor.is_some(),
+            hls.strategy.is_some(),
+            hls.io_type.is_some(),
+            hls.part.is_some(),
+            hls.clock_ns.is_some(),
+        ];
+        if given.iter().any(|g| *g) {
+            anyhow::bail!(
+                "{} is a synthesis record with its own hls4ml configuration: drop the --precision/--reuse-factor/--strategy/--io-type/--part/--clock-ns flags",
+                network.display()
+            );
+        }
+        (zest::estimate::config_of(&design), design)
     } else {
         let cfg = hls.over(&HlsConfig::default())?;
         let design = design_from_file(network, &cfg)?;
@@ -833,9 +853,16 @@ fn estimate_cmd(
     let util = report.utilisation;
     let pct = |i: usize| util.map_or(String::new(), |u| format!("{:>7.1} %", u[i]));
     let up = |i: usize| {
-        report.upper.as_ref().map_or(String::new(), |u| {
+        let mut s = report.upper.as_ref().map_or(String::new(), |u| {
             format!("  <= {:>10} (q {})", u.targets.to_array()[i], u.quantile)
-        })
+        });
+        if let Some(r) = &report.recorded {
+            let v = r.to_array()[i];
+            if v.is_finite() {
+                s.push_str(&format!("   synthesis: {v}"));
+            }
+        }
+        s
     };
     println!("  LUT        {:>10} {}{}", t.lut, pct(0), up(0));
     println!("  FF         {:>10} {}{}", t.ff, pct(1), up(1));

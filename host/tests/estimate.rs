@@ -194,3 +194,50 @@ fn damaged_onnx_is_refused_with_the_file_named() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A synthesis record (as `zest ingest` writes it) is estimated with its
+/// own configuration, its synthesis figures shown next to the estimate; the
+/// estimate equals that of the same network and options given directly.
+#[test]
+fn a_synthesis_record_is_estimated_with_its_own_configuration() {
+    let data = std::env::var_os("ZEST_DATA").map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+        std::path::PathBuf::from,
+    );
+    let xml = data.join("hls4ml-test-baselines/report_fixtures/Vivado/myproject_csynth.xml");
+    let dir = std::env::temp_dir().join(format!("zest-rec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("runs.jsonl");
+    let jet = fixture("jet_tagger.json");
+    let (ok, _, err) = zest(&[
+        "ingest",
+        xml.to_str().unwrap(),
+        "--network",
+        &jet,
+        "--reuse-factor",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let (ok, rec, err) = zest(&["estimate", out.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let rec: serde_json::Value = serde_json::from_str(&rec).unwrap();
+    assert_eq!(rec["recorded"]["lut"], 2532.0);
+    assert_eq!(rec["config"]["reuse_factor"], 2);
+    let (ok, direct, err) = zest(&[
+        "estimate",
+        &jet,
+        "--reuse-factor",
+        "2",
+        "--part",
+        "xc7z020clg400-1",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let direct: serde_json::Value = serde_json::from_str(&direct).unwrap();
+    assert_eq!(rec["targets"], direct["targets"]);
+    let (ok, _, err) = zest(&["estimate", out.to_str().unwrap(), "--strategy", "resource"]);
+    assert!(!ok && err.contains("own hls4ml configuration"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
