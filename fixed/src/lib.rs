@@ -21,6 +21,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "std")]
+extern crate std;
+
 /// Quantization mode (what happens to dropped fractional bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Quant {
@@ -291,6 +294,57 @@ pub fn relu(input: &FixedType, result: &FixedType, x: &[i64], out: &mut [i64]) {
             0
         };
     }
+}
+
+/// The index into a `2^bits`-entry table: the top `bits` bits of the
+/// `W`-bit two's-complement raw value, read unsigned (hls4ml's
+/// `softmax_idx_from_real_val`: `x(W−1, W−bits)`). `bits` ≤ `W`.
+pub fn table_index(t: &FixedType, raw: i64, bits: u32) -> usize {
+    let w = u32::from(t.width).min(64);
+    let bits = bits.min(w);
+    let mask = if w >= 64 { u64::MAX } else { (1u64 << w) - 1 };
+    let u = (raw as u64) & mask;
+    if bits == 0 {
+        0
+    } else {
+        (u >> (w - bits)) as usize
+    }
+}
+
+/// The raw value table entry `index` stands for: its bits on top, zeros
+/// below, sign-extended.
+pub fn index_raw(t: &FixedType, index: usize, bits: u32) -> i64 {
+    let w = u32::from(t.width).min(64);
+    let bits = bits.min(w);
+    let u = (index as u64) << (w - bits);
+    t.overflow_raw_wrap(i128::from(u))
+}
+
+impl FixedType {
+    fn overflow_raw_wrap(&self, q: i128) -> i64 {
+        Self {
+            overflow: Overflow::Wrap,
+            ..*self
+        }
+        .overflow_raw(q)
+    }
+}
+
+/// Fills `table` (length `2^bits`) with `exp` of each index's value,
+/// assigned to `out` (host side: the firmware and the HLS code receive the
+/// table as data).
+#[cfg(feature = "std")]
+pub fn fill_exp_table(input: &FixedType, bits: u32, out: &FixedType, table: &mut [i64]) {
+    for (i, e) in table.iter_mut().enumerate() {
+        let x = input.to_f64(index_raw(input, i, bits));
+        *e = out.from_f64(x.exp());
+    }
+}
+
+/// `exp(x)` by table lookup, as hls4ml's softmax does: `table[index]`.
+/// Returns `None` when the table is shorter than `2^bits`.
+pub fn exp_lookup(input: &FixedType, raw: i64, bits: u32, table: &[i64]) -> Option<i64> {
+    table.get(table_index(input, raw, bits)).copied()
 }
 
 #[cfg(test)]

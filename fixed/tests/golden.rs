@@ -13,7 +13,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use zest_fixed::{dense, relu, DenseTypes, FixedType, Overflow, Quant};
+use zest_fixed::{dense, exp_lookup, fill_exp_table, relu, DenseTypes, FixedType, Overflow, Quant};
 
 fn types() -> Vec<FixedType> {
     let (rnd, trn, sat, wrap) = (Quant::Rnd, Quant::Trn, Overflow::Sat, Overflow::Wrap);
@@ -78,6 +78,23 @@ fn relu_configs() -> Vec<(FixedType, FixedType)> {
     vec![(t[0], t[0]), (t[12], t[0]), (t[0], t[11])]
 }
 
+/// Exp-table configurations: input type, index bits, table type.
+fn exp_configs() -> Vec<(FixedType, u32, FixedType)> {
+    vec![
+        (FixedType::new(16, 6), 10, FixedType::unsigned(32, 28)),
+        (
+            FixedType::new(12, 4),
+            8,
+            FixedType::new(18, 8).with_modes(Quant::Rnd, Overflow::Sat),
+        ),
+        (
+            FixedType::new(24, 6),
+            12,
+            FixedType::unsigned(40, 30).with_modes(Quant::Trn, Overflow::Sat),
+        ),
+    ]
+}
+
 fn cpp(t: &FixedType) -> String {
     let base = if t.signed { "ap_fixed" } else { "ap_ufixed" };
     let q = match t.quant {
@@ -109,6 +126,14 @@ fn header() -> String {
     }
     for (k, (x, r)) in relu_configs().iter().enumerate() {
         let _ = writeln!(h, "typedef {} r{k}_x;\ntypedef {} r{k}_r;", cpp(x), cpp(r));
+    }
+    for (k, (x, bits, t)) in exp_configs().iter().enumerate() {
+        let _ = writeln!(
+            h,
+            "typedef {} e{k}_x;\ntypedef {} e{k}_t;\nconst int E{k}_BITS = {bits};",
+            cpp(x),
+            cpp(t)
+        );
     }
     h
 }
@@ -209,6 +234,25 @@ fn rust_kernels_match_ap_fixed_bit_for_bit() {
             let mut out = vec![0i64; 8];
             relu(xt, rt, &x, &mut out);
             let mut line = format!("R {k} 8");
+            for v in &x {
+                let _ = write!(line, " {v}");
+            }
+            input.push_str(&line);
+            input.push('\n');
+            expected.push((line, out));
+        }
+    }
+    // Exp by table lookup (the table built on each side).
+    for (k, (xt, bits, tt)) in exp_configs().iter().enumerate() {
+        let mut table = vec![0i64; 1 << bits];
+        fill_exp_table(xt, *bits, tt, &mut table);
+        for _ in 0..200 {
+            let x: Vec<i64> = (0..8).map(|_| raw(&mut rng, xt)).collect();
+            let out: Vec<i64> = x
+                .iter()
+                .map(|v| exp_lookup(xt, *v, *bits, &table).expect("table size"))
+                .collect();
+            let mut line = format!("E {k} 8");
             for v in &x {
                 let _ = write!(line, " {v}");
             }

@@ -7,6 +7,7 @@
 //   C <src> <dst> <raw>                          -> raw of (dst)(src value)
 //   D <cfg> <n_in> <n_out> x[n_in] w[n_in*n_out] b[n_out]  -> n_out raws
 //   R <cfg> <n> x[n]                             -> n raws
+//   E <cfg> <n> x[n]                             -> n raws of exp by table
 // The type ids and the dense/relu configurations are listed below and, in
 // the same order, in fixed/tests/golden.rs, which generates golden_types.h.
 #include <ap_fixed.h>
@@ -103,6 +104,25 @@ void dense(int n_in, int n_out, const std::vector<long long> &xr,
   }
 }
 
+// hls4ml softmax's exp table: entry i = (table_t)exp(value of the input
+// whose top N bits are i), looked up by the input's top N bits.
+template <typename X, typename T, int N> long long exp_lookup(long long raw) {
+  static T table[1 << N];
+  static bool init = false;
+  if (!init) {
+    for (int i = 0; i < (1 << N); i++) {
+      X v;
+      v.range(X::width - 1, X::width - N) = i;
+      v.range(X::width - N - 1, 0) = 0;
+      table[i] = (T)std::exp(v.to_double());
+    }
+    init = true;
+  }
+  X x = from_raw<X>(raw);
+  ap_uint<N> idx = x.range(X::width - 1, X::width - N);
+  return to_raw(table[(unsigned)idx]);
+}
+
 template <typename X, typename R> long long relu1(long long raw) {
   X x = from_raw<X>(raw);
   R r = x > 0 ? (R)x : (R)0;
@@ -146,6 +166,21 @@ int main() {
         case 0: r = relu1<r0_x, r0_r>(raw); break;
         case 1: r = relu1<r1_x, r1_r>(raw); break;
         default: r = relu1<r2_x, r2_r>(raw); break;
+        }
+        std::printf(i ? " %lld" : "%lld", r);
+      }
+      std::printf("\n");
+    } else if (op == 'E') {
+      int cfg, n;
+      in >> cfg >> n;
+      for (int i = 0; i < n; i++) {
+        long long raw;
+        in >> raw;
+        long long r;
+        switch (cfg) {
+        case 0: r = exp_lookup<e0_x, e0_t, E0_BITS>(raw); break;
+        case 1: r = exp_lookup<e1_x, e1_t, E1_BITS>(raw); break;
+        default: r = exp_lookup<e2_x, e2_t, E2_BITS>(raw); break;
         }
         std::printf(i ? " %lld" : "%lld", r);
       }
