@@ -314,6 +314,53 @@ pub struct EvalSuite {
     pub baselines: Vec<Report>,
 }
 
+/// Whether a design is in the wa-hls4ml release's `test/` split.
+pub fn in_release_test_split(d: &Design) -> bool {
+    d.provenance.dataset == crate::data::wa_release::DATASET
+        && d.provenance.file.split('/').any(|part| part == "test")
+}
+
+/// wa-hls4ml's own protocol (`zest eval --split test`): train on every
+/// non-realistic design outside the release's `test/` split, test on that
+/// split; the baselines on the same split. `None` when no design is in it.
+pub fn release_test_split(
+    designs: &[Design],
+    cfg: &TrainConfig,
+    q: f64,
+    baselines: &[Baseline],
+) -> Option<(Report, Vec<Report>)> {
+    let test: Vec<&Design> = designs
+        .iter()
+        .filter(|d| in_release_test_split(d))
+        .collect();
+    if test.is_empty() {
+        return None;
+    }
+    let train_set: Vec<&Design> = designs
+        .iter()
+        .filter(|d| !d.realistic && !in_release_test_split(d))
+        .collect();
+    let (r, _) = holdout("wa-hls4ml release test split", &train_set, &test, cfg, q);
+    let (tr, va) = group_split(&train_set, 0.15, cfg.seed ^ 0x5eed);
+    let base = baselines
+        .iter()
+        .map(|b| {
+            let p: Vec<Targets> = b
+                .fit_predict(&tr, &va, &test, cfg)
+                .iter()
+                .map(round_targets)
+                .collect();
+            report(
+                &format!("{}, release test split", b.name()),
+                &test,
+                &p,
+                Vec::new(),
+            )
+        })
+        .collect();
+    Some((r, base))
+}
+
 /// Runs the three protocols on `designs`; `progress(step)` as they go.
 pub fn suite(
     designs: &[crate::design::Design],

@@ -112,6 +112,11 @@ enum Command {
         /// measured (fraction of true values at or below the bound).
         #[arg(long, default_value_t = 0.9)]
         upper: f64,
+        /// `test`: wa-hls4ml's own protocol instead of the suite: train on
+        /// everything outside the release's test/ split, test on it (needs
+        /// the release under <data>/wa-hls4ml-release/).
+        #[arg(long, value_name = "SPLIT", value_parser = ["test"])]
+        split: Option<String>,
         /// Write predicted-vs-true log-log scatter plots (one PNG per
         /// target) into this directory.
         #[arg(long, value_name = "DIR")]
@@ -540,6 +545,7 @@ fn eval_cmd(
     baselines: bool,
     predictions: Option<&std::path::Path>,
     plots: Option<&std::path::Path>,
+    split: Option<&str>,
     knobs: &TrainKnobs,
 ) -> anyhow::Result<()> {
     anyhow::ensure!((0.0..1.0).contains(&upper), "--upper must be in [0, 1)");
@@ -551,6 +557,26 @@ fn eval_cmd(
     } else {
         &[]
     };
+    if split == Some("test") {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar.set_message("training outside the release's test/ split");
+        let got = zest::eval::release_test_split(&designs, &cfg, upper, which);
+        bar.finish_and_clear();
+        let (r, base) = got.ok_or_else(|| {
+            anyhow::anyhow!(
+                "no records in a test/ split: --split test needs the wa-hls4ml release (Hugging Face fastmachinelearning/wa-hls4ml) under <data>/wa-hls4ml-release/"
+            )
+        })?;
+        if json {
+            return print_json(&(r, base));
+        }
+        print_report(&r);
+        for b in &base {
+            print_report(b);
+        }
+        return Ok(());
+    }
     let bar = indicatif::ProgressBar::new_spinner();
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let suite = zest::eval::suite(&designs, folds, &cfg, upper, which, |s| {
@@ -953,6 +979,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             baselines,
             predictions,
             plots,
+            split,
             training,
         } => {
             return eval_cmd(
@@ -965,6 +992,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 baselines,
                 predictions.as_deref(),
                 plots.as_deref(),
+                split.as_deref(),
                 &training,
             )
         }
