@@ -329,6 +329,17 @@ mod nan_as_null {
 }
 
 impl Targets {
+    /// Every target unknown (NaN): a design not synthesised, or a report
+    /// that does not say.
+    pub const UNKNOWN: Targets = Targets {
+        lut: f64::NAN,
+        ff: f64::NAN,
+        dsp: f64::NAN,
+        bram18: f64::NAN,
+        latency_cycles: f64::NAN,
+        ii: f64::NAN,
+    };
+
     /// Target names, in [`Targets::to_array`] order.
     pub const NAMES: [&'static str; 6] = ["lut", "ff", "dsp", "bram18", "latency_cycles", "ii"];
 

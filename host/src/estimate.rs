@@ -144,14 +144,7 @@ pub fn design_from_layers(name: &str, layers: Vec<Layer>, cfg: &HlsConfig) -> De
         input: cfg.precision,
         realistic: true,
         report: ReportKind::Csynth,
-        targets: Targets {
-            lut: f64::NAN,
-            ff: f64::NAN,
-            dsp: f64::NAN,
-            bram18: f64::NAN,
-            latency_cycles: f64::NAN,
-            ii: f64::NAN,
-        },
+        targets: Targets::UNKNOWN,
         per_layer: None,
         provenance: Provenance {
             dataset: "user".into(),
@@ -180,29 +173,12 @@ pub fn design_from_record(path: &Path) -> Result<Option<Design>, EstimateError> 
         why,
     };
     if v.get("model_config").is_some() {
+        // A failed run still describes a design: estimate it, no figures.
         return match crate::data::wa_release::record(&v, &shown, 0).map_err(bad)? {
             crate::data::Outcome::Design(d) => Ok(Some(*d)),
-            crate::data::Outcome::Failed => {
-                // A failed run still describes a design: estimate it.
-                let mut v = v.clone();
-                v["hls_resource_report"] =
-                    serde_json::json!({"lut": 0, "ff": 0, "dsp": 0, "bram": 0});
-                v["latency_report"] = serde_json::json!({"cycles_max": 0});
-                match crate::data::wa_release::record(&v, &shown, 0).map_err(bad)? {
-                    crate::data::Outcome::Design(mut d) => {
-                        d.targets = Targets {
-                            lut: f64::NAN,
-                            ff: f64::NAN,
-                            dsp: f64::NAN,
-                            bram18: f64::NAN,
-                            latency_cycles: f64::NAN,
-                            ii: f64::NAN,
-                        };
-                        Ok(Some(*d))
-                    }
-                    _ => Err(bad("not a usable record".into())),
-                }
-            }
+            crate::data::Outcome::Failed => crate::data::wa_release::design(&v, &shown, 0)
+                .map(Some)
+                .map_err(bad),
             crate::data::Outcome::Unusable(why) => Err(bad(why)),
         };
     }

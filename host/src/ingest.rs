@@ -39,15 +39,7 @@ pub enum IngestError {
 /// estimates); a Vivado utilization report fills the resources only when no
 /// C-synthesis report is given.
 pub fn merge(reports: &[SynthReport]) -> (Targets, ReportKind) {
-    let nan = f64::NAN;
-    let mut t = Targets {
-        lut: nan,
-        ff: nan,
-        dsp: nan,
-        bram18: nan,
-        latency_cycles: nan,
-        ii: nan,
-    };
+    let mut t = Targets::UNKNOWN;
     let csynth = reports.iter().find(|r| r.kind == ReportKind::Csynth);
     let vivado = reports.iter().find(|r| r.kind == ReportKind::VivadoSynth);
     if let Some(c) = csynth {

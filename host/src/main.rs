@@ -249,21 +249,28 @@ struct HlsArgs {
 impl HlsArgs {
     /// `base` with the flags that were given.
     fn over(&self, base: &zest::estimate::HlsConfig) -> anyhow::Result<zest::estimate::HlsConfig> {
-        hls_config(
-            self.precision
-                .as_deref()
-                .unwrap_or(&base.precision.to_string()),
-            self.reuse_factor.unwrap_or(base.reuse_factor),
-            self.strategy
-                .as_deref()
-                .unwrap_or(&format!("{:?}", base.strategy).to_ascii_lowercase()),
-            self.io_type.as_deref().unwrap_or(match base.io_type {
-                zest::design::IoType::IoParallel => "io_parallel",
-                zest::design::IoType::IoStream => "io_stream",
-            }),
-            self.part.clone().unwrap_or_else(|| base.part.clone()),
-            self.clock_ns.unwrap_or(base.clock_ns),
-        )
+        let mut c = base.clone();
+        if let Some(p) = &self.precision {
+            c.precision = p.parse().with_context(|| format!("--precision {p:?}"))?;
+        }
+        if let Some(rf) = self.reuse_factor {
+            anyhow::ensure!(rf >= 1, "--reuse-factor must be at least 1");
+            c.reuse_factor = rf;
+        }
+        if let Some(s) = &self.strategy {
+            c.strategy = s.parse().map_err(anyhow::Error::msg)?;
+        }
+        if let Some(io) = &self.io_type {
+            c.io_type = io.parse().map_err(anyhow::Error::msg)?;
+        }
+        if let Some(p) = &self.part {
+            c.part.clone_from(p);
+        }
+        if let Some(clk) = self.clock_ns {
+            anyhow::ensure!(clk > 0.0, "--clock-ns must be positive");
+            c.clock_ns = clk;
+        }
+        Ok(c)
     }
 }
 

@@ -242,7 +242,6 @@ pub fn load_with_records(
 /// targets) for generated workloads: `zest bench` and tests.
 pub fn synthetic_design(id: &str, layers: Vec<crate::design::Layer>, resource: bool) -> Design {
     use crate::design::{IoType, Precision, Provenance, ReportKind, Strategy, Targets};
-    let nan = f64::NAN;
     Design {
         id: id.to_string(),
         group: id.to_string(),
@@ -260,14 +259,7 @@ pub fn synthetic_design(id: &str, layers: Vec<crate::design::Layer>, resource: b
         input: Precision::DEFAULT,
         realistic: false,
         report: ReportKind::Csynth,
-        targets: Targets {
-            lut: nan,
-            ff: nan,
-            dsp: nan,
-            bram18: nan,
-            latency_cycles: nan,
-            ii: nan,
-        },
+        targets: Targets::UNKNOWN,
         per_layer: None,
         provenance: Provenance {
             dataset: "synthetic".into(),

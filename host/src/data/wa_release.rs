@@ -78,6 +78,15 @@ pub fn record(v: &Value, file: &str, index: usize) -> Result<Outcome, String> {
             .ok_or("latency_report.cycles_max missing")?,
         ii: lat.get("interval_max").and_then(num).unwrap_or(f64::NAN),
     };
+    let mut d = design(v, file, index)?;
+    d.targets = targets;
+    Ok(Outcome::Design(Box::new(d)))
+}
+
+/// The design a record describes, its targets unknown: layers through the
+/// Keras reader, options from `hls_config`. Also for records whose
+/// synthesis failed.
+pub fn design(v: &Value, file: &str, index: usize) -> Result<Design, String> {
     let layers = v
         .get("model_config")
         .and_then(Value::as_array)
@@ -128,7 +137,7 @@ pub fn record(v: &Value, file: &str, index: usize) -> Result<Outcome, String> {
         .collect();
     d.id = format!("{file}#{index}");
     d.group = format!("wa-release:{}", signature.join("-"));
-    d.targets = targets;
+    d.targets = Targets::UNKNOWN;
     d.report = ReportKind::Csynth;
     d.realistic = split == "exemplar";
     d.tool = None;
@@ -137,7 +146,7 @@ pub fn record(v: &Value, file: &str, index: usize) -> Result<Outcome, String> {
         file: file.into(),
         position: format!("record {index}"),
     };
-    Ok(Outcome::Design(Box::new(d)))
+    Ok(d)
 }
 
 /// Loads every `*.json` under `root/wa-hls4ml-release/` (any depth).
@@ -258,6 +267,10 @@ mod tests {
             record(&v, "x/train/a.json", 0),
             Ok(Outcome::Failed)
         ));
+        // The design of a failed run is still readable, with no figures.
+        let d = design(&v, "x/train/a.json", 0).expect("design of a failed run");
+        assert_eq!(d.layers.iter().filter(|l| l.kind.has_weights()).count(), 2);
+        assert!(d.targets.to_array().iter().all(|t| t.is_nan()));
         let mut v = sample();
         v["model_config"] = serde_json::json!("nope");
         assert!(record(&v, "x/train/a.json", 0).is_err());
