@@ -24,8 +24,10 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod model;
+
 /// Quantization mode (what happens to dropped fractional bits).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Quant {
     /// `AP_TRN`: floor toward −∞ (hls4ml's default).
     Trn,
@@ -34,7 +36,7 @@ pub enum Quant {
 }
 
 /// Overflow mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Overflow {
     /// `AP_WRAP`: keep the low `W` bits (hls4ml's default).
     Wrap,
@@ -43,7 +45,7 @@ pub enum Overflow {
 }
 
 /// An `ap_fixed<W, I, Q, O>` (signed) or `ap_ufixed` type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct FixedType {
     /// Total bits `W` (1..=64).
     pub width: u8,

@@ -12,12 +12,14 @@
 
 pub mod baselines;
 pub mod bench;
+pub mod board_estimate;
 pub mod client;
 pub mod data;
 pub mod design;
 mod error;
 pub mod estimate;
 pub mod eval;
+pub mod hls;
 pub mod hls_config;
 pub mod ingest;
 pub mod keras;
@@ -27,6 +29,7 @@ pub mod onnx;
 pub mod ping;
 pub mod plots;
 pub mod qemu;
+pub mod quantize;
 pub mod reports;
 pub mod surrogate;
 pub mod tokens;

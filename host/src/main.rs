@@ -9,6 +9,9 @@ use zest::client::{BoardClient, Patience};
 use zest::link::PortSpec;
 use zest_proto::{RejectReason, MAX_ECHO_LEN};
 
+#[path = "cli/deploy.rs"]
+mod deploy;
+
 /// zest: what an hls4ml design costs (LUT, FF, DSP, BRAM, latency, II) in
 /// microseconds, answered on the host or by a Zynq-7000 board.
 #[derive(Parser)]
@@ -20,6 +23,34 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Quantize the surrogate to fixed point: per-layer ap_fixed<W,I> types
+    /// chosen by MetaML-Pro's Quantization Heuristic Search under a
+    /// tolerance, written as a versioned model (postcard, CRC-64 id) that
+    /// `zest hls` and the firmware use. Prints bits per virtual layer, the
+    /// metric before and after, and the accelerator's estimated resources
+    /// on xc7z020 (by zest's own estimator).
+    ///
+    /// Example (what the shipped model was made with):
+    ///   zest quantize --tolerance 0.5 --out host/models/default.zfx
+    #[command(verbatim_doc_comment)]
+    Quantize(deploy::QuantizeArgs),
+    /// Write an hls4ml-style Vitis HLS project for the fixed-point model:
+    /// kernel library, parameters and weights headers, the top function
+    /// (AXI4-Stream tokens in, AXI-Lite results), a C testbench and
+    /// build_prj.tcl (csim, csynth, cosim, IP export) for xc7z020 at 100 MHz.
+    ///
+    /// Example:
+    ///   zest hls --out zest_hls_prj && zest hls-check zest_hls_prj
+    #[command(verbatim_doc_comment)]
+    Hls(deploy::HlsArgs),
+    /// Compile a `zest hls` project's C simulation with g++ (real ap_types
+    /// headers) and compare it, design by design, with the Rust fixed-point
+    /// model: every mismatch is printed; exits non-zero on any.
+    ///
+    /// Example:
+    ///   zest hls-check zest_hls_prj --vectors 10000
+    #[command(verbatim_doc_comment, name = "hls-check")]
+    HlsCheck(deploy::HlsCheckArgs),
     /// Talk to a zest board: a Zynq-7000 running the zest firmware, or the
     /// same firmware under QEMU (`cargo xtask qemu --port 4000`).
     ///
@@ -58,6 +89,15 @@ enum Command {
         /// probability (e.g. 0.9; `zest eval` measures the coverage).
         #[arg(long, value_name = "Q")]
         upper: Option<f64>,
+        /// Ask a zest board instead (tcp:HOST:PORT, unix:PATH or a serial
+        /// device): it computes the estimate with its fixed-point model, in
+        /// the PL accelerator or its soft model.
+        #[arg(long, value_name = "PORT")]
+        board: Option<String>,
+        /// With --board: the fixed-point model the board holds (default:
+        /// the one shipped in zest and built into the firmware).
+        #[arg(long, value_name = "FILE")]
+        fixed_model: Option<std::path::PathBuf>,
         /// Print JSON instead of tables.
         #[arg(long)]
         json: bool,
@@ -353,6 +393,34 @@ enum BoardCommand {
     },
     /// The board's counters: frames served, frames rejected by reason, uptime.
     Stats(Conn),
+    /// Replace the board's fixed-point model (default: the one shipped in
+    /// zest) over the wire, in CRC-checked chunks; the board checks the
+    /// whole model (hash, version, shapes) before using it and keeps it in
+    /// RAM until reset.
+    ///
+    /// Example: zest board model-upload --port tcp:127.0.0.1:4000 my-model.zfx
+    #[command(name = "model-upload")]
+    ModelUpload {
+        #[command(flatten)]
+        conn: Conn,
+        /// Model written by `zest quantize`.
+        file: Option<std::path::PathBuf>,
+    },
+    /// Go back to the firmware's built-in model.
+    #[command(name = "model-reset")]
+    ModelReset(Conn),
+    /// Estimate designs on the board (every data design, then random ones),
+    /// compare each answer with the host's fixed-point model, and report
+    /// designs/s over the link, the board's compute time per design and,
+    /// under `qemu -icount`, instructions per estimate.
+    ///
+    /// Example: zest board bench --port tcp:127.0.0.1:4000 --designs 1000
+    Bench {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        bench: deploy::BoardBenchArgs,
+    },
 }
 
 impl Conn {
@@ -814,6 +882,7 @@ fn estimate_cmd(
     hls: &HlsArgs,
     model_path: Option<&std::path::Path>,
     upper: Option<f64>,
+    board: Option<(&str, Option<&std::path::Path>)>,
     json: bool,
 ) -> anyhow::Result<()> {
     use zest::estimate::{design_from_file, estimate, load_model, HlsConfig};
@@ -867,7 +936,22 @@ fn estimate_cmd(
     };
     let model = load_model(model_path)?;
     let name = model_path.map_or("embedded default".to_string(), |p| p.display().to_string());
-    let report = estimate(&model, &design, &cfg, &name, upper);
+    let mut report = estimate(&model, &design, &cfg, &name, upper);
+    if let Some((port, fixed)) = board {
+        let spec: PortSpec = port.parse()?;
+        let patience = Patience {
+            timeout: Duration::from_secs(10),
+            ..Patience::default()
+        };
+        let mut client = BoardClient::connect(&spec, patience)?;
+        deploy::estimate_on_board(
+            &mut report,
+            &design,
+            &mut client,
+            fixed,
+            upper.map(|q| (&model, q)),
+        )?;
+    }
     if json {
         return print_json(&report);
     }
@@ -936,13 +1020,38 @@ fn estimate_cmd(
 fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         Command::Board { command } => command,
+        Command::Quantize(a) => {
+            let designs = load_designs(a.data.clone(), &a.records)?;
+            return deploy::quantize_cmd(&a, &designs);
+        }
+        Command::Hls(a) => return deploy::hls_cmd(&a),
+        Command::HlsCheck(a) => {
+            let root = a.data.clone().unwrap_or_else(zest::data::default_root);
+            let designs = if a.data.is_some() || root.is_dir() {
+                load_designs(Some(root), &[])?
+            } else {
+                Vec::new()
+            };
+            return deploy::hls_check_cmd(&a, &designs);
+        }
         Command::Estimate {
             network,
             hls,
             model,
             upper,
+            board,
+            fixed_model,
             json,
-        } => return estimate_cmd(&network, &hls, model.as_deref(), upper, json),
+        } => {
+            return estimate_cmd(
+                &network,
+                &hls,
+                model.as_deref(),
+                upper,
+                board.as_deref().map(|b| (b, fixed_model.as_deref())),
+                json,
+            )
+        }
         Command::Ingest {
             reports,
             network,
@@ -1017,6 +1126,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => return bench_cmd(designs, model.as_deref(), root, json),
     };
     match command {
+        BoardCommand::ModelUpload { conn, file } => {
+            let mut c = conn.connect()?;
+            deploy::model_upload(&mut c, file.as_deref(), conn.json)?;
+        }
+        BoardCommand::ModelReset(conn) => {
+            let mut c = conn.connect()?;
+            deploy::print_status(&c.reset_model()?, conn.json)?;
+        }
+        BoardCommand::Bench { conn, bench } => {
+            let mut c = conn.connect()?;
+            let root = bench.data.clone().unwrap_or_else(zest::data::default_root);
+            let designs = if bench.data.is_some() || root.is_dir() {
+                load_designs(Some(root), &[])?
+            } else {
+                Vec::new()
+            };
+            deploy::board_bench(&mut c, &bench, &designs, conn.json)?;
+        }
         BoardCommand::Info(conn) => {
             let mut board = conn.connect()?;
             let id = board.identify()?;

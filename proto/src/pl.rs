@@ -6,14 +6,70 @@
 //! PL is not configured the firmware does not read at all (see the firmware's
 //! `pl` module), so both fall back to the soft model.
 
-/// Base address of the accelerator's AXI4-Lite register block (M_AXI_GP0).
+/// Base address of the accelerator's AXI4-Lite control block (M_AXI_GP0):
+/// the Vitis HLS `s_axilite` bundle `CTRL` of `zest_top`.
 pub const ACCEL_BASE: usize = 0x43C0_0000;
 
-/// Offset of the read-only identification register inside the block.
-pub const ID_OFFSET: usize = 0x00;
+/// Size of the accelerator's control block in the address map.
+pub const ACCEL_RANGE: usize = 0x1_0000;
 
-/// Absolute address of the identification register.
-pub const ID_REGISTER: usize = ACCEL_BASE + ID_OFFSET;
+/// Offset of the Vitis HLS block-level control register (bit 0 `ap_start`,
+/// bit 1 `ap_done`, bit 2 `ap_idle`, bit 3 `ap_ready`).
+pub const CTRL_OFFSET: usize = 0x00;
+
+/// `ap_start` bit of [`CTRL_OFFSET`].
+pub const CTRL_AP_START: u32 = 1 << 0;
+/// `ap_done` bit of [`CTRL_OFFSET`].
+pub const CTRL_AP_DONE: u32 = 1 << 1;
+
+/// Offset of the `n_layers` argument (32-bit register; 16 bits used): how
+/// many layer tokens the next run reads from the token stream.
+pub const N_LAYERS_OFFSET: usize = 0x10;
+
+/// Offset of the first result (`r0`, 64 bits: low word, high word, then
+/// its `ap_vld` word). Result `t` is at `RESULT_OFFSET + t * RESULT_STRIDE`.
+pub const RESULT_OFFSET: usize = 0x20;
+
+/// Distance between results.
+pub const RESULT_STRIDE: usize = 0x10;
+
+/// Bits of one token-stream word (one feature slot, its raw value
+/// sign-extended).
+pub const TOKEN_WORD_BITS: u32 = 32;
+
+/// Base address of the identification register: an AXI GPIO whose input
+/// channel is tied to the constant `ID_MAGIC << 16 | version` in the block
+/// design, so it answers without starting the accelerator.
+pub const ID_BASE: usize = 0x4120_0000;
+
+/// Size of the identification GPIO in the address map.
+pub const ID_RANGE: usize = 0x1_0000;
+
+/// Absolute address of the identification register (GPIO channel-1 data).
+pub const ID_REGISTER: usize = ID_BASE;
+
+/// The identification GPIO's second channel: the low 32 bits of the id of
+/// the fixed-point model whose weights the accelerator holds. The firmware
+/// uses the accelerator only for that model.
+pub const ID_MODEL_REGISTER: usize = ID_BASE + 0x08;
+
+/// Base address of the AXI DMA whose MM2S channel feeds the token stream.
+pub const DMA_BASE: usize = 0x4040_0000;
+
+/// Size of the DMA's register block in the address map.
+pub const DMA_RANGE: usize = 0x1_0000;
+
+/// MM2S control register offset (AXI DMA simple mode, PG021).
+pub const DMA_MM2S_DMACR: usize = 0x00;
+/// MM2S status register offset.
+pub const DMA_MM2S_DMASR: usize = 0x04;
+/// MM2S source address offset.
+pub const DMA_MM2S_SA: usize = 0x18;
+/// MM2S transfer length (bytes) offset; writing it starts the transfer.
+pub const DMA_MM2S_LENGTH: usize = 0x28;
+
+/// Version of the accelerator these registers describe.
+pub const ACCEL_VERSION: u16 = 1;
 
 /// Value of the upper 16 bits of the identification register when a zest
 /// accelerator answers: ASCII "ZS". The lower 16 bits hold its version.
