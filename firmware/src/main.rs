@@ -8,9 +8,12 @@
 #![no_std]
 #![no_main]
 
+mod accel;
 mod board;
+mod estimate;
 mod log;
 mod mmio;
+mod model;
 mod pl;
 mod serve;
 mod timer;

@@ -4,11 +4,11 @@
 
 use embedded_io::{Read, ReadReady, Write};
 use zest_proto::{
-    encode_frame, Feed, FrameDecoder, Identity, RejectCounts, RejectReason, Request, Response,
-    Stats, ENCODED_BUF_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION,
+    encode_frame, Estimates, Feed, FrameDecoder, Identity, RejectCounts, RejectReason, Request,
+    Response, Stats, ENCODED_BUF_LEN, MAX_FRAME_LEN, MAX_MODEL_LEN, PROTOCOL_VERSION,
 };
 
-use crate::{board, pl, timer};
+use crate::{accel, board, estimate, model, pl, timer};
 
 /// Firmware version reported by `Identify`.
 const FIRMWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -17,35 +17,68 @@ const FIRMWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// host never sends sequence number 0.
 const UNATTRIBUTED_SEQ: u16 = 0;
 
-/// Counters and facts that requests are answered from.
+/// Counters, models and facts that requests are answered from.
 struct Board {
     frames_served: u32,
     rejected: RejectCounts,
     probe: pl::Probe,
+    models: model::Store,
+    accel: Option<accel::Accel>,
+    out: [u8; estimate::OUT_LEN],
 }
 
 impl Board {
-    fn answer<'a>(&mut self, request: Request<'a>, uptime_ticks: u64) -> Response<'a> {
+    fn answer<'a>(&'a mut self, request: Request<'a>, uptime: &mut timer::Uptime) -> Response<'a> {
         self.frames_served = self.frames_served.saturating_add(1);
+        let model_reply = |r: Result<zest_proto::ModelStatus, zest_proto::Refusal>| match r {
+            Ok(s) => Response::Model(s),
+            Err(e) => Response::Refused(e),
+        };
         match request {
             Request::Identify => Response::Identity(Identity {
                 firmware_version: FIRMWARE_VERSION,
                 protocol_version: PROTOCOL_VERSION,
                 board: board::NAME,
                 accelerator: self.probe.accelerator,
-                model_id: None,
+                model_id: self.models.active_id(),
                 max_frame_len: MAX_FRAME_LEN as u32,
             }),
             Request::Echo(data) => Response::Echo(data),
             Request::Stats => Response::Stats(Stats {
                 frames_served: self.frames_served,
                 rejected: self.rejected,
-                uptime_ticks,
+                uptime_ticks: uptime.ticks(),
                 tick_hz: timer::TICK_HZ,
             }),
+            Request::Estimate(req) => {
+                let (model, id) = match self.models.active() {
+                    Ok(m) => m,
+                    Err(e) => return Response::Refused(e),
+                };
+                let start = uptime.ticks();
+                match estimate::run(&model, id, &req, self.accel.as_ref(), &mut self.out) {
+                    Ok((engine, n)) => Response::Estimates(Estimates {
+                        engine,
+                        model_id: id,
+                        totals: &self.out[..n],
+                        ticks: uptime
+                            .ticks()
+                            .saturating_sub(start)
+                            .min(u64::from(u32::MAX)) as u32,
+                    }),
+                    Err(e) => Response::Refused(e),
+                }
+            }
+            Request::ModelBegin { id, len } => model_reply(self.models.begin(id, len)),
+            Request::ModelChunk { offset, data } => model_reply(self.models.chunk(offset, data)),
+            Request::ModelCommit { id } => model_reply(self.models.commit(id)),
+            Request::ModelReset => Response::Model(self.models.reset()),
         }
     }
 }
+
+/// The upload buffer (a model received over the wire lives here).
+static mut UPLOAD: [u8; MAX_MODEL_LEN] = [0; MAX_MODEL_LEN];
 
 /// Encodes one reply into a stack buffer and sends it. Every reply mirrors a
 /// request that fitted one frame, so encoding cannot fail; if it ever did,
@@ -73,16 +106,24 @@ pub fn run<U: Read + ReadReady + Write>(uart: &mut U, uptime: &mut timer::Uptime
         probe.id,
         probe.accelerator
     );
+    // SAFETY: `run` is entered once and never returns, so this is the only
+    // reference to the buffer for the rest of the program.
+    let upload = unsafe { &mut *core::ptr::addr_of_mut!(UPLOAD) };
+    let models = model::Store::new(upload);
+    crate::log!("model: {:?}", models.active_id());
     let mut board = Board {
         frames_served: 0,
         rejected: RejectCounts::default(),
+        accel: accel::Accel::from_probe(probe.accelerator),
         probe,
+        models,
+        out: [0; estimate::OUT_LEN],
     };
     let mut decoder = FrameDecoder::<ENCODED_BUF_LEN>::new();
     let mut chunk = [0u8; 64];
     crate::log!("serving zest protocol v{PROTOCOL_VERSION} on UART0");
     loop {
-        let now = uptime.ticks();
+        uptime.ticks();
         if !matches!(uart.read_ready(), Ok(true)) {
             continue;
         }
@@ -93,7 +134,7 @@ pub fn run<U: Read + ReadReady + Write>(uart: &mut U, uptime: &mut timer::Uptime
         while let Feed::Frame { result, rest } = decoder.feed(window) {
             match result.and_then(|frame| frame.decode::<Request>().map(|r| (frame.seq, r))) {
                 Ok((seq, request)) => {
-                    let response = board.answer(request, now);
+                    let response = board.answer(request, uptime);
                     reply(uart, seq, &response);
                 }
                 Err(err) => {

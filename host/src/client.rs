@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use zest_proto::{
-    encode_frame, DecodeError, Feed, FrameDecoder, FrameError, RejectReason, Request, Response,
-    Stats, ENCODED_BUF_LEN, FRAME_DELIMITER, MAX_ECHO_LEN, PROTOCOL_VERSION,
+    encode_frame, DecodeError, Engine, EstimateRequest, Feed, FrameDecoder, FrameError,
+    ModelStatus, Refusal, RejectReason, Request, Response, Stats, ENCODED_BUF_LEN, FRAME_DELIMITER,
+    MAX_CHUNK_LEN, MAX_ECHO_LEN, N_TARGETS, PROTOCOL_VERSION,
 };
 
 use crate::link::{Link, PortSpec};
@@ -62,6 +63,25 @@ pub enum Reply {
     Stats(Stats),
     /// See [`Response::Rejected`].
     Rejected(RejectReason),
+    /// See [`Response::Estimates`].
+    Estimates(BoardEstimates),
+    /// See [`Response::Model`].
+    Model(ModelStatus),
+    /// See [`Response::Refused`].
+    Refused(Refusal),
+}
+
+/// Owned form of [`zest_proto::Estimates`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardEstimates {
+    /// Who computed them.
+    pub engine: Engine,
+    /// The model that did.
+    pub model_id: u64,
+    /// Per design, its six raw totals.
+    pub totals: Vec<[u64; N_TARGETS]>,
+    /// Board timer ticks spent computing.
+    pub ticks: u32,
 }
 
 impl Reply {
@@ -78,6 +98,26 @@ impl Reply {
             Response::Echo(d) => Reply::Echo(d.to_vec()),
             Response::Stats(s) => Reply::Stats(s),
             Response::Rejected(r) => Reply::Rejected(r),
+            Response::Estimates(e) => Reply::Estimates(BoardEstimates {
+                engine: e.engine,
+                model_id: e.model_id,
+                totals: e
+                    .totals
+                    .chunks_exact(8 * N_TARGETS)
+                    .map(|d| {
+                        let mut t = [0u64; N_TARGETS];
+                        for (v, b) in t.iter_mut().zip(d.chunks_exact(8)) {
+                            let mut w = [0u8; 8];
+                            w.copy_from_slice(b);
+                            *v = u64::from_le_bytes(w);
+                        }
+                        t
+                    })
+                    .collect(),
+                ticks: e.ticks,
+            }),
+            Response::Model(m) => Reply::Model(m),
+            Response::Refused(r) => Reply::Refused(r),
         }
     }
 
@@ -88,6 +128,9 @@ impl Reply {
             Reply::Echo(_) => "Echo",
             Reply::Stats(_) => "Stats",
             Reply::Rejected(_) => "Rejected",
+            Reply::Estimates(_) => "Estimates",
+            Reply::Model(_) => "Model",
+            Reply::Refused(_) => "Refused",
         }
     }
 }
@@ -112,6 +155,11 @@ fn request_name(req: &Request<'_>) -> &'static str {
         Request::Identify => "Identify",
         Request::Echo(_) => "Echo",
         Request::Stats => "Stats",
+        Request::Estimate(_) => "Estimate",
+        Request::ModelBegin { .. } => "ModelBegin",
+        Request::ModelChunk { .. } => "ModelChunk",
+        Request::ModelCommit { .. } => "ModelCommit",
+        Request::ModelReset => "ModelReset",
     }
 }
 
@@ -330,5 +378,77 @@ impl BoardClient {
             }),
             None => Ok(None),
         }
+    }
+
+    /// One `Estimate` request (retried: the board keeps no state between
+    /// requests). A refusal is an error.
+    pub fn estimate(&mut self, req: &EstimateRequest<'_>) -> Result<BoardEstimates> {
+        match self.request(&Request::Estimate(*req))? {
+            Reply::Estimates(e) => {
+                if e.totals.len() != req.layers.len() {
+                    return Err(Error::UnexpectedReply {
+                        request: "Estimate",
+                        got: "Estimates of another length",
+                    });
+                }
+                Ok(e)
+            }
+            Reply::Refused(refusal) => Err(Error::Refused {
+                request: "Estimate",
+                refusal,
+            }),
+            other => Err(Error::UnexpectedReply {
+                request: "Estimate",
+                got: other.kind(),
+            }),
+        }
+    }
+
+    fn model_request(&mut self, req: &Request<'_>) -> Result<ModelStatus> {
+        match self.request(req)? {
+            Reply::Model(m) => Ok(m),
+            Reply::Refused(refusal) => Err(Error::Refused {
+                request: request_name(req),
+                refusal,
+            }),
+            other => Err(Error::UnexpectedReply {
+                request: request_name(req),
+                got: other.kind(),
+            }),
+        }
+    }
+
+    /// Replaces the board's model with `bytes` (an encoded fixed-point
+    /// model whose last 8 bytes are its id), chunk by chunk;
+    /// `progress(bytes_sent)` after each.
+    pub fn upload_model(
+        &mut self,
+        bytes: &[u8],
+        mut progress: impl FnMut(usize),
+    ) -> Result<ModelStatus> {
+        let id = zest_fixed::model::FixedModel::id_of(bytes)
+            .map_err(|e| Error::TooLarge(format!("not a fixed-point model: {e}")))?;
+        let len = u32::try_from(bytes.len())
+            .map_err(|_| Error::TooLarge(format!("model of {} bytes", bytes.len())))?;
+        self.model_request(&Request::ModelBegin { id, len })?;
+        for (k, chunk) in bytes.chunks(MAX_CHUNK_LEN).enumerate() {
+            let offset = (k * MAX_CHUNK_LEN) as u32;
+            self.model_request(&Request::ModelChunk {
+                offset,
+                data: chunk,
+            })?;
+            progress(k * MAX_CHUNK_LEN + chunk.len());
+        }
+        self.model_request(&Request::ModelCommit { id })
+    }
+
+    /// Sends one raw model request (for tests of the board's checks).
+    pub fn model_raw(&mut self, req: &Request<'_>) -> Result<ModelStatus> {
+        self.model_request(req)
+    }
+
+    /// Back to the firmware's built-in model.
+    pub fn reset_model(&mut self) -> Result<ModelStatus> {
+        self.model_request(&Request::ModelReset)
     }
 }

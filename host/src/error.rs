@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use zest_proto::RejectReason;
+use zest_proto::{ModelFault, Refusal, RejectReason};
 
 /// Everything that can go wrong talking to a board or running QEMU.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +69,17 @@ pub enum Error {
         /// Ours.
         host: u8,
     },
+    /// The board understood the request and refused it.
+    #[error("the board refused {request}: {}", refusal_text(refusal))]
+    Refused {
+        /// The request.
+        request: &'static str,
+        /// Why.
+        refusal: Refusal,
+    },
+    /// Input the request cannot be built from.
+    #[error("{0}")]
+    BadInput(String),
     /// A request too large for one frame.
     #[error("request too large: {0}")]
     TooLarge(String),
@@ -79,3 +90,29 @@ pub enum Error {
 
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a refusal means, and what to do about it.
+pub fn refusal_text(r: &Refusal) -> String {
+    match r {
+        Refusal::NoModel => "it has no usable model (upload one with `zest board model-upload`)".into(),
+        Refusal::ModelMismatch { board } => format!(
+            "its active model is {board:016x}, not the one the tokens were made for (upload yours with `zest board model-upload`, or pass --fixed-model with the board's)"
+        ),
+        Refusal::BadTokens => "the tokens do not fit its model (slot width, count, or a value outside the input type)".into(),
+        Refusal::TooManyDesigns => format!("more than {} designs in one request", zest_proto::MAX_DESIGNS_PER_REQUEST),
+        Refusal::ModelTooLarge => format!("the model exceeds {} bytes", zest_proto::MAX_MODEL_LEN),
+        Refusal::NotReceiving => "no model upload is in progress".into(),
+        Refusal::ChunkOutOfRange => "a model chunk lies outside the announced length".into(),
+        Refusal::Incomplete => "not every chunk of the model arrived".into(),
+        Refusal::ModelInvalid(f) => format!(
+            "the received model is invalid: {}",
+            match f {
+                ModelFault::Magic => "not a zest fixed-point model",
+                ModelFault::Hash => "its bytes do not match its hash",
+                ModelFault::Format => "another format version",
+                ModelFault::Invalid => "it does not decode or its shapes are inconsistent",
+                ModelFault::IdMismatch => "not the model that was announced",
+            }
+        ),
+    }
+}

@@ -35,11 +35,15 @@ pub use frame::{
     encode_frame, encode_frame_with_version, DecodeError, EncodeError, Feed, FrameDecoder,
     FrameError, RawFrame, ENCODED_BUF_LEN, FRAME_OVERHEAD, MAX_FRAME_LEN,
 };
-pub use message::{Identity, RejectCounts, RejectReason, Request, Response, Stats, MAX_ECHO_LEN};
+pub use message::{
+    Engine, EstimateRequest, Estimates, Identity, ModelFault, ModelSource, ModelStatus, Refusal,
+    RejectCounts, RejectReason, Request, Response, Stats, MAX_CHUNK_LEN, MAX_DESIGNS_PER_REQUEST,
+    MAX_ECHO_LEN, MAX_MODEL_LEN, N_TARGETS,
+};
 
 /// Version of the wire protocol spoken by this crate. Bumped on any change to
 /// the frame layout or to the meaning of an existing message.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// Frame delimiter: the only place a 0x00 byte appears on the wire.
 pub const FRAME_DELIMITER: u8 = 0x00;

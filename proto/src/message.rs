@@ -16,6 +16,38 @@ pub enum Request<'a> {
     Echo(#[serde(borrow)] &'a [u8]),
     /// Ask for the board's counters; answered with [`Response::Stats`].
     Stats,
+    /// Estimate designs from their layer tokens; answered with
+    /// [`Response::Estimates`] or [`Response::Refused`]. Idempotent (the
+    /// board keeps no state between requests), so the host may retry it.
+    Estimate(#[serde(borrow)] EstimateRequest<'a>),
+    /// Start replacing the board's model with one of `len` bytes whose id
+    /// (the CRC-64 it carries) is `id`; answered with [`Response::Model`].
+    ModelBegin {
+        /// Id of the model to come.
+        id: u64,
+        /// Its length in bytes (at most [`MAX_MODEL_LEN`]).
+        len: u32,
+    },
+    /// Bytes `offset..offset + data.len()` of the model announced by
+    /// `ModelBegin` (each chunk travels in a CRC-checked frame; rewriting a
+    /// chunk is harmless); answered with [`Response::Model`].
+    ModelChunk {
+        /// Where the bytes go.
+        offset: u32,
+        /// At most [`MAX_CHUNK_LEN`] bytes.
+        #[serde(borrow)]
+        data: &'a [u8],
+    },
+    /// Check the received model (magic, hash, format version, shapes, and
+    /// that it is the announced id) and make it the active one; answered
+    /// with [`Response::Model`], or [`Response::Refused`] and the old model
+    /// stays active. It lives in RAM until reset.
+    ModelCommit {
+        /// The id announced by `ModelBegin`.
+        id: u64,
+    },
+    /// Go back to the model built into the firmware.
+    ModelReset,
 }
 
 /// A reply from the board to the host.
@@ -30,6 +62,138 @@ pub enum Response<'a> {
     /// The frame with this sequence number (or, if the frame was too damaged
     /// to trust its sequence number, sequence number 0) was rejected.
     Rejected(RejectReason),
+    /// Reply to [`Request::Estimate`].
+    Estimates(#[serde(borrow)] Estimates<'a>),
+    /// Reply to the model requests: where the board stands.
+    Model(ModelStatus),
+    /// The request was understood but not carried out.
+    Refused(Refusal),
+}
+
+/// Targets per design: LUT, FF, DSP, BRAM18, latency cycles, II.
+pub const N_TARGETS: usize = 6;
+
+/// Most designs one [`Request::Estimate`] may carry (so the reply, 48
+/// bytes per design, fits a frame).
+pub const MAX_DESIGNS_PER_REQUEST: usize = 32;
+
+/// Largest model the board accepts over the wire.
+pub const MAX_MODEL_LEN: usize = 128 * 1024;
+
+/// Largest [`Request::ModelChunk`] payload.
+pub const MAX_CHUNK_LEN: usize = 1024;
+
+/// Designs to estimate, as the fixed-point model's input: each layer's
+/// token, every slot its raw value in the model's input type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EstimateRequest<'a> {
+    /// The model the host quantized the tokens for; the board refuses
+    /// ([`Refusal::ModelMismatch`]) if its active model differs.
+    pub model_id: u64,
+    /// Bytes per slot in `tokens` (the model's input type decides: 1, 2,
+    /// 4 or 8), little-endian two's complement.
+    pub slot_bytes: u8,
+    /// Running totals (raw, the model's total type) the first design
+    /// continues from: what the board answered for the part of that design
+    /// sent in the previous request with `open`. `None`: a fresh design.
+    pub carry: Option<[u64; N_TARGETS]>,
+    /// The last design continues in a later request: its totals so far are
+    /// answered, to be sent back as `carry`.
+    pub open: bool,
+    /// Tokens per design in this request (at most
+    /// [`MAX_DESIGNS_PER_REQUEST`] designs).
+    #[serde(borrow)]
+    pub layers: &'a [u8],
+    /// All tokens, design after design, layer after layer, slot after slot.
+    #[serde(borrow)]
+    pub tokens: &'a [u8],
+}
+
+/// Which engine computed the estimates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Engine {
+    /// The accelerator in the programmable logic.
+    Pl,
+    /// The firmware's bit-exact soft model on the Cortex-A9.
+    Soft,
+}
+
+/// Reply to [`Request::Estimate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Estimates<'a> {
+    /// Who computed them.
+    pub engine: Engine,
+    /// The model that did.
+    pub model_id: u64,
+    /// Per design in request order, its six totals (raw in the model's
+    /// total type) as little-endian u64: `48 × designs` bytes.
+    #[serde(borrow)]
+    pub totals: &'a [u8],
+    /// Timer ticks spent computing (rate: [`Stats::tick_hz`]).
+    pub ticks: u32,
+}
+
+/// Where the model came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModelSource {
+    /// Built into the firmware.
+    Embedded,
+    /// Received over the wire since boot.
+    Uploaded,
+}
+
+/// The board's model state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelStatus {
+    /// Id of the active model (0 if none).
+    pub active_id: u64,
+    /// Where it came from.
+    pub source: ModelSource,
+    /// Bytes of an announced upload received so far (0 if none).
+    pub received: u32,
+}
+
+/// Why a well-formed request was not carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Refusal {
+    /// The firmware has no usable model.
+    NoModel,
+    /// The request's tokens were made for another model.
+    ModelMismatch {
+        /// The board's active model.
+        board: u64,
+    },
+    /// Layer counts and token bytes disagree, a slot is outside the input
+    /// type, `slot_bytes` is not the model's, or a design has no layers.
+    BadTokens,
+    /// More than [`MAX_DESIGNS_PER_REQUEST`] designs.
+    TooManyDesigns,
+    /// A model longer than [`MAX_MODEL_LEN`] was announced.
+    ModelTooLarge,
+    /// A chunk or commit came without a matching `ModelBegin`.
+    NotReceiving,
+    /// A chunk lies outside the announced length, or is longer than
+    /// [`MAX_CHUNK_LEN`].
+    ChunkOutOfRange,
+    /// Commit before every byte arrived.
+    Incomplete,
+    /// The received model failed its checks.
+    ModelInvalid(ModelFault),
+}
+
+/// What was wrong with a received model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModelFault {
+    /// Not a zest fixed-point model.
+    Magic,
+    /// Its bytes do not hash to the id they carry.
+    Hash,
+    /// Another format version.
+    Format,
+    /// The body does not decode, or its shapes are inconsistent.
+    Invalid,
+    /// Intact, but not the model `ModelBegin` announced.
+    IdMismatch,
 }
 
 /// Who the board is and what it can do.

@@ -14,7 +14,14 @@ fn identify_ping_and_stats_through_the_client() {
     assert_eq!(id.protocol_version, PROTOCOL_VERSION);
     assert_eq!(id.firmware_version, "0.1.0");
     assert_eq!(id.accelerator, None, "QEMU models no PL");
-    assert_eq!(id.model_id, None);
+    // The built-in fixed-point model: host/models/default.zfx.
+    let shipped = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../host/models/default.zfx"
+    ))
+    .expect("shipped model");
+    let shipped_id = u64::from_le_bytes(shipped[shipped.len() - 8..].try_into().expect("8 bytes"));
+    assert_eq!(id.model_id, Some(shipped_id));
     assert_eq!(id.max_frame_len as usize, MAX_FRAME_LEN);
 
     let report = zest::ping::ping(&mut board, 200, 512, |_| {}).expect("ping");
@@ -34,7 +41,8 @@ fn identify_ping_and_stats_through_the_client() {
     assert_eq!(s2.frames_served, 203);
     assert!(s2.uptime_ticks > s1.uptime_ticks, "uptime advances");
     assert!(
-        qemu.log().contains("serving zest protocol v1"),
+        qemu.log()
+            .contains(&format!("serving zest protocol v{PROTOCOL_VERSION}")),
         "log: {}",
         qemu.log()
     );

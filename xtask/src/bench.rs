@@ -148,3 +148,85 @@ pub fn run(count: u32, json: Option<&Path>) -> Result<()> {
     }
     Ok(())
 }
+
+/// One `zest board bench` run under QEMU.
+fn estimate_run(
+    elf: &Path,
+    zest: &Path,
+    designs: usize,
+    icount: Option<u8>,
+) -> Result<serde_json::Value> {
+    let label = if icount.is_some() { "icount" } else { "plain" };
+    let qemu = Qemu::spawn(&QemuConfig {
+        elf: elf.to_path_buf(),
+        uart0: Uart0::Tcp(None),
+        log: root().join(format!("target/bench-estimate-{label}-uart1.log")),
+        icount_shift: icount,
+    })?;
+    let mut cmd = std::process::Command::new(zest);
+    cmd.current_dir(root()).args([
+        "board",
+        "bench",
+        "--port",
+        &qemu.port().to_string(),
+        "--timeout-ms",
+        "20000",
+        "--designs",
+        &designs.to_string(),
+        "--json",
+    ]);
+    if let Some(s) = icount {
+        cmd.args(["--icount-shift", &s.to_string()]);
+    }
+    eprintln!("xtask: $ {cmd:?}");
+    let out = cmd.output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "zest board bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// `cargo xtask bench-estimate`.
+pub fn estimates(designs: usize, json: Option<&Path>) -> Result<()> {
+    setup::ensure_qemu()?;
+    let elf = toolchain::build_firmware(Board::Qemu)?;
+    crate::run(crate::cargo().args([
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "zest",
+        "--bin",
+        "zest",
+    ]))?;
+    let zest = root().join("target/release/zest");
+    let plain = estimate_run(&elf, &zest, designs, None)?;
+    let counted = estimate_run(&elf, &zest, designs, Some(0))?;
+    let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "{} designs ({} from the data, {} realistic; {} tokens), {} mismatches / {} mismatches (icount run)",
+        plain["designs"], plain["from_data"], plain["realistic"], plain["tokens"], plain["mismatches"], counted["mismatches"]
+    );
+    println!(
+        "board soft model over QEMU's TCP UART: {:.1} designs/s; host fixed-point model (release, 1 thread): {:.0} designs/s; ratio {:.0}x",
+        f(&plain, "designs_per_s"),
+        f(&plain, "host_designs_per_s"),
+        f(&plain, "host_designs_per_s") / f(&plain, "designs_per_s")
+    );
+    println!(
+        "QEMU -icount shift=0: {:.0} instructions per design, {:.0} per layer token ({:.1} designs/s with icount)",
+        f(&counted, "instructions_per_design"),
+        f(&counted, "instructions_per_token"),
+        f(&counted, "designs_per_s")
+    );
+    if let Some(p) = json {
+        std::fs::write(
+            p,
+            serde_json::to_string_pretty(&serde_json::json!({"plain": plain, "icount": counted}))?,
+        )?;
+        println!("figures written to {}", p.display());
+    }
+    Ok(())
+}

@@ -65,7 +65,8 @@ enum Cmd {
         log: Option<PathBuf>,
     },
     /// The main job on the embedded default: boot the board in QEMU, print
-    /// its identity, a ping summary and its counters.
+    /// its identity and a ping summary, estimate the jet tagger on it with
+    /// the built-in fixed-point model, print its counters.
     Demo,
     /// Everything CI checks: formatting, clippy (host and firmware), host
     /// tests, firmware build, QEMU end-to-end tests.
@@ -73,6 +74,20 @@ enum Cmd {
     /// Fetch the `ap_types` headers of the hls4ml 1.3.0 wheel into
     /// target/ap_types (pip download; used by the fixed-point golden tests).
     ApTypes,
+    /// Write bitstream-scripts/generated/ (address map as Tcl, register map
+    /// as a C header) from zest_proto::pl.
+    GenScripts,
+    /// Estimate benchmark: designs/s over the QEMU link (every data design
+    /// plus random ones, each checked against the host's fixed-point model),
+    /// then again under `-icount shift=0` for instructions per estimate.
+    BenchEstimate {
+        /// Designs per run.
+        #[arg(long, default_value_t = 1500)]
+        designs: usize,
+        /// Also write the figures as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Link benchmark: echo RTT and payload bytes/s for 32 B and 512 B over
     /// QEMU's TCP and Unix-socket UART.
     Bench {
@@ -134,17 +149,30 @@ fn demo() -> Result<()> {
         "== zest demo: firmware booted under QEMU (pid {}), UART0 on {port}",
         qemu.pid()
     );
-    let steps: [(&str, &[&str]); 3] = [
+    let steps: [(&str, &[&str]); 4] = [
         ("board identity", &["board", "info"]),
         (
             "ping summary (1000 x 32 B)",
             &["board", "ping", "--count", "1000", "--size", "32"],
         ),
+        (
+            "the jet tagger (16-64-32-32-5, ap_fixed<16,6>, RF 1) estimated by the board's fixed-point model",
+            &["estimate", "tests/fixtures/jet_tagger.json"],
+        ),
         ("board counters", &["board", "stats"]),
     ];
     for (title, args) in steps {
-        println!("\n== {title}: zest {} --port {port}", args.join(" "));
-        run(Command::new(&zest).args(args).args(["--port", &port]))?;
+        // `zest estimate` names the board with --board, the board commands with --port.
+        let flag = if args[0] == "estimate" {
+            "--board"
+        } else {
+            "--port"
+        };
+        println!("\n== {title}: zest {} {flag} {port}", args.join(" "));
+        run(Command::new(&zest)
+            .current_dir(root())
+            .args(args)
+            .args([flag, port.as_str()]))?;
     }
     drop(qemu);
     println!("\n== firmware log ({}):", log.display());
@@ -227,6 +255,14 @@ fn dispatch(command: Cmd) -> Result<()> {
         Cmd::Demo => demo()?,
         Cmd::Test => test()?,
         Cmd::Bench { count, json } => bench::run(count, json.as_deref())?,
+        Cmd::GenScripts => {
+            let dir = root().join("bitstream-scripts/generated");
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join("address_map.tcl"), zest::hls::address_map_tcl())?;
+            std::fs::write(dir.join("zest_regs.h"), zest::hls::regs_header())?;
+            println!("wrote {}", dir.display());
+        }
+        Cmd::BenchEstimate { designs, json } => bench::estimates(designs, json.as_deref())?,
     }
     Ok(())
 }

@@ -1,0 +1,111 @@
+//! `Estimate` requests: designs as layer tokens in, six totals per design
+//! out, computed by the PL accelerator when it holds the active model, else
+//! by the bit-exact soft model (zest-fixed, the same code the host runs).
+
+use zest_fixed::model::{elem_bytes, FixedModel, MAX_WIDTH, N_TARGETS};
+use zest_proto::{Engine, EstimateRequest, Refusal, MAX_DESIGNS_PER_REQUEST};
+
+use crate::accel::Accel;
+
+/// Bytes of one design's totals in the reply.
+pub const TOTALS_BYTES: usize = N_TARGETS * 8;
+/// Reply buffer: every design's totals.
+pub const OUT_LEN: usize = MAX_DESIGNS_PER_REQUEST * TOTALS_BYTES;
+
+fn slot(bytes: &[u8], n: usize) -> i64 {
+    match n {
+        1 => i64::from(bytes[0] as i8),
+        2 => i64::from(i16::from_le_bytes([bytes[0], bytes[1]])),
+        4 => i64::from(i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])),
+        _ => i64::from_le_bytes([
+            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+        ]),
+    }
+}
+
+/// Checks the request against the model; returns the token length in bytes.
+fn validate(model: &FixedModel<'_>, req: &EstimateRequest<'_>) -> Result<usize, Refusal> {
+    if req.layers.len() > MAX_DESIGNS_PER_REQUEST {
+        return Err(Refusal::TooManyDesigns);
+    }
+    let sb = elem_bytes(&model.input);
+    if usize::from(req.slot_bytes) != sb || req.layers.contains(&0) {
+        return Err(Refusal::BadTokens);
+    }
+    let token_bytes = usize::from(model.token_len) * sb;
+    let tokens: usize = req.layers.iter().map(|n| usize::from(*n)).sum();
+    if req.tokens.len() != tokens * token_bytes {
+        return Err(Refusal::BadTokens);
+    }
+    if let Some(c) = req.carry {
+        let max = model.total.max_raw() as u64;
+        if c.iter().any(|v| *v > max) {
+            return Err(Refusal::BadTokens);
+        }
+    }
+    Ok(token_bytes)
+}
+
+/// Answers one request into `out`; returns the engine and the bytes used.
+pub fn run(
+    model: &FixedModel<'_>,
+    model_id: u64,
+    req: &EstimateRequest<'_>,
+    accel: Option<&Accel>,
+    out: &mut [u8; OUT_LEN],
+) -> Result<(Engine, usize), Refusal> {
+    if req.model_id != model_id {
+        return Err(Refusal::ModelMismatch { board: model_id });
+    }
+    let token_bytes = validate(model, req)?;
+    let sb = usize::from(req.slot_bytes);
+    let n_slots = usize::from(model.token_len);
+    let accel = accel.filter(|a| a.holds(model_id));
+    let mut engine = if accel.is_some() {
+        Engine::Pl
+    } else {
+        Engine::Soft
+    };
+    let mut at = 0usize;
+    for (d, n) in req.layers.iter().enumerate() {
+        let mut totals = [0i64; N_TARGETS];
+        if d == 0 {
+            if let Some(c) = req.carry {
+                totals = c.map(|v| v as i64);
+            }
+        }
+        let design = &req.tokens[at..at + usize::from(*n) * token_bytes];
+        at += design.len();
+        // Every slot within the input type, before any engine runs.
+        let mut token = [0i64; MAX_WIDTH];
+        for t in design.chunks_exact(token_bytes) {
+            for (k, s) in t.chunks_exact(sb).enumerate() {
+                token[k] = slot(s, sb);
+            }
+            model
+                .check_token(&token[..n_slots])
+                .map_err(|_| Refusal::BadTokens)?;
+        }
+        let pl = accel.and_then(|a| a.run(design, sb, n_slots));
+        match pl {
+            Some(t) => model.accumulate(&mut totals, &t),
+            None => {
+                engine = Engine::Soft;
+                for t in design.chunks_exact(token_bytes) {
+                    for (k, s) in t.chunks_exact(sb).enumerate() {
+                        token[k] = slot(s, sb);
+                    }
+                    let c = model
+                        .layer_costs(&token[..n_slots])
+                        .map_err(|_| Refusal::BadTokens)?;
+                    model.accumulate(&mut totals, &c);
+                }
+            }
+        }
+        let o = &mut out[d * TOTALS_BYTES..(d + 1) * TOTALS_BYTES];
+        for (k, v) in totals.iter().enumerate() {
+            o[k * 8..k * 8 + 8].copy_from_slice(&(*v as u64).to_le_bytes());
+        }
+    }
+    Ok((engine, req.layers.len() * TOTALS_BYTES))
+}

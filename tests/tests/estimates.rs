@@ -1,0 +1,316 @@
+//! Estimates served by the firmware under QEMU (its soft model: QEMU has no
+//! PL), compared bit for bit with the host's fixed-point model; the model
+//! replaced over the wire; every malformed request refused with its reason
+//! while the board keeps serving.
+
+use std::process::Command;
+
+use zest::board_estimate::{estimate_locally, estimate_on_board, Tokens};
+use zest::quantize::quantize_token;
+use zest::Error;
+use zest_e2e::{boot_and_connect, zest_bin};
+use zest_fixed::model::FixedModel;
+use zest_proto::{
+    EstimateRequest, ModelFault, ModelSource, Refusal, Request, MAX_CHUNK_LEN,
+    MAX_DESIGNS_PER_REQUEST,
+};
+
+const SHIPPED: &[u8] = include_bytes!("../../host/models/default.zfx");
+
+fn data_root() -> std::path::PathBuf {
+    let p = std::env::var_os("ZEST_DATA").map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+        std::path::PathBuf::from,
+    );
+    assert!(
+        p.is_dir(),
+        "synthesis records not found at {} (set ZEST_DATA)",
+        p.display()
+    );
+    p
+}
+
+fn model() -> (FixedModel<'static>, u64) {
+    let m = FixedModel::parse(SHIPPED).expect("shipped model parses");
+    (m, FixedModel::id_of(SHIPPED).expect("id"))
+}
+
+#[test]
+fn board_matches_the_host_fixed_point_model_on_every_design() {
+    let (model, id) = model();
+    let report = zest::data::load_all(&data_root(), |_| {}).expect("data loads");
+    let realistic = report.designs.iter().filter(|d| d.realistic).count();
+    assert!(realistic >= 30, "{realistic} realistic designs");
+    let mut designs: Vec<Tokens> = report
+        .designs
+        .iter()
+        .map(|d| {
+            zest::tokens::tokens(d)
+                .iter()
+                .map(|t| quantize_token(&model.input, t))
+                .collect()
+        })
+        .collect();
+    // Plus edge cases: extreme tokens, and one design longer than a request
+    // (its running totals carried from request to request by the host).
+    let n = usize::from(model.token_len);
+    let (lo, hi) = (model.input.min_raw(), model.input.max_raw());
+    designs.push(vec![vec![hi; n]]);
+    designs.push(vec![vec![lo; n]]);
+    let per_req = zest::board_estimate::tokens_per_request(&model);
+    designs.push(
+        (0..per_req * 2 + 3)
+            .map(|k| vec![if k % 2 == 0 { hi } else { 0 }; n])
+            .collect(),
+    );
+    let long: Vec<Tokens> = designs[..40]
+        .iter()
+        .map(|d| d.iter().cycle().take(per_req + 5).cloned().collect())
+        .collect();
+    designs.extend(long);
+    assert!(designs.len() >= 1_000, "{} designs", designs.len());
+
+    let (_qemu, mut board) = boot_and_connect("estimates");
+    let run = estimate_on_board(&mut board, &model, id, &designs, |_| {}).expect("board estimates");
+    let local = estimate_locally(&model, &designs);
+    let bad: Vec<usize> = (0..designs.len())
+        .filter(|i| run.totals[*i] != local[*i])
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {} designs differ, first: {:?}",
+        bad.len(),
+        designs.len(),
+        bad.first().map(|i| (run.totals[*i], local[*i]))
+    );
+    assert_eq!(run.engine, zest_proto::Engine::Soft, "QEMU has no PL");
+    assert!(run.ticks > 0);
+    // The saturating extremes are really saturated, not wrapped.
+    assert!(local
+        .iter()
+        .all(|t| t.iter().all(|v| *v <= model.total.max_raw() as u64)));
+}
+
+#[test]
+fn estimate_cli_on_the_board_prints_the_host_fixed_point_figures() {
+    // No client of ours: QEMU's TCP UART serves one connection, the CLI's.
+    let qemu = zest_e2e::boot("estimate-cli");
+    let jet = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/jet_tagger.json");
+    let out = Command::new(zest_bin())
+        .args([
+            "estimate",
+            jet,
+            "--board",
+            &qemu.port().to_string(),
+            "--json",
+        ])
+        .output()
+        .expect("run zest");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        v["model"].as_str().expect("model").contains("soft model"),
+        "{v}"
+    );
+
+    // The same design through the host's fixed-point model.
+    let (model, _) = model();
+    let cfg = zest::estimate::HlsConfig::default();
+    let design = zest::estimate::design_from_file(std::path::Path::new(jet), &cfg).expect("jet");
+    let tokens: Tokens = zest::tokens::tokens(&design)
+        .iter()
+        .map(|t| quantize_token(&model.input, t))
+        .collect();
+    let raw = estimate_locally(&model, std::slice::from_ref(&tokens))[0];
+    let t = zest::surrogate::round_targets(&zest::quantize::totals_to_targets(
+        &model.total,
+        &raw.map(|x| x as i64),
+    ));
+    let got = &v["targets"];
+    for (k, want) in [
+        ("lut", t.lut),
+        ("ff", t.ff),
+        ("dsp", t.dsp),
+        ("bram18", t.bram18),
+        ("latency_cycles", t.latency_cycles),
+        ("ii", t.ii),
+    ] {
+        assert_eq!(got[k].as_f64(), Some(want), "{k}: {v}");
+    }
+    let layers = v["layers"].as_array().expect("layers");
+    assert_eq!(layers.len(), tokens.len());
+}
+
+fn refused(r: zest::Result<impl std::fmt::Debug>) -> Refusal {
+    match r {
+        Err(Error::Refused { refusal, .. }) => refusal,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn model_replacement_and_refusals_leave_the_board_serving() {
+    let (model, id) = model();
+    let (_qemu, mut board) = boot_and_connect("model-upload");
+    let n = usize::from(model.token_len);
+    let token: Vec<u8> = (0..n)
+        .flat_map(|k| ((k as i16) % 7).to_le_bytes())
+        .collect();
+    let good = EstimateRequest {
+        model_id: id,
+        slot_bytes: 2,
+        carry: None,
+        open: false,
+        layers: &[1],
+        tokens: &token,
+    };
+    let expect = board.estimate(&good).expect("estimate").totals;
+
+    // Upload the shipped model: it becomes the active (uploaded) one.
+    let s = board.upload_model(SHIPPED, |_| {}).expect("upload");
+    assert_eq!((s.active_id, s.source), (id, ModelSource::Uploaded));
+    assert_eq!(board.estimate(&good).expect("estimate").totals, expect);
+
+    // A damaged upload is refused and changes nothing but the upload state.
+    let mut bad = SHIPPED.to_vec();
+    bad[200] ^= 0x01;
+    let r = refused(board.upload_model(&bad, |_| {}));
+    assert_eq!(r, Refusal::ModelInvalid(ModelFault::Hash));
+    // Announced one id, sent another model.
+    board
+        .model_raw(&Request::ModelBegin {
+            id: id ^ 1,
+            len: SHIPPED.len() as u32,
+        })
+        .expect("begin");
+    for (k, c) in SHIPPED.chunks(MAX_CHUNK_LEN).enumerate() {
+        board
+            .model_raw(&Request::ModelChunk {
+                offset: (k * MAX_CHUNK_LEN) as u32,
+                data: c,
+            })
+            .expect("chunk");
+    }
+    assert_eq!(
+        refused(board.model_raw(&Request::ModelCommit { id: id ^ 1 })),
+        Refusal::ModelInvalid(ModelFault::IdMismatch)
+    );
+    // Incomplete, out of range, too large, nothing announced.
+    board
+        .model_raw(&Request::ModelBegin {
+            id,
+            len: SHIPPED.len() as u32,
+        })
+        .expect("begin");
+    assert_eq!(
+        refused(board.model_raw(&Request::ModelCommit { id })),
+        Refusal::Incomplete
+    );
+    assert_eq!(
+        refused(board.model_raw(&Request::ModelChunk {
+            offset: 1,
+            data: &SHIPPED[..10]
+        })),
+        Refusal::ChunkOutOfRange
+    );
+    assert_eq!(
+        refused(board.model_raw(&Request::ModelBegin { id, len: u32::MAX })),
+        Refusal::ModelTooLarge
+    );
+    let s = board.reset_model().expect("reset");
+    assert_eq!(
+        (s.active_id, s.source, s.received),
+        (id, ModelSource::Embedded, 0)
+    );
+    assert_eq!(
+        refused(board.model_raw(&Request::ModelCommit { id })),
+        Refusal::NotReceiving
+    );
+    // Not a model at all.
+    let junk = [0x5Au8; 100];
+    board
+        .model_raw(&Request::ModelBegin { id, len: 100 })
+        .expect("begin");
+    board
+        .model_raw(&Request::ModelChunk {
+            offset: 0,
+            data: &junk,
+        })
+        .expect("chunk");
+    assert_eq!(
+        refused(board.model_raw(&Request::ModelCommit { id })),
+        Refusal::ModelInvalid(ModelFault::Magic)
+    );
+
+    // Estimate requests that do not fit the model.
+    let wrong_model = EstimateRequest {
+        model_id: id ^ 0xFF,
+        ..good
+    };
+    assert_eq!(
+        refused(board.estimate(&wrong_model)),
+        Refusal::ModelMismatch { board: id }
+    );
+    let short = EstimateRequest {
+        tokens: &token[..token.len() - 2],
+        ..good
+    };
+    assert_eq!(refused(board.estimate(&short)), Refusal::BadTokens);
+    let wide = EstimateRequest {
+        slot_bytes: 4,
+        ..good
+    };
+    assert_eq!(refused(board.estimate(&wide)), Refusal::BadTokens);
+    let zero_layers = EstimateRequest {
+        layers: &[0],
+        tokens: &[],
+        ..good
+    };
+    assert_eq!(refused(board.estimate(&zero_layers)), Refusal::BadTokens);
+    let mut out_of_range = token.clone();
+    out_of_range[0..2].copy_from_slice(&i16::MAX.to_le_bytes());
+    let oor = EstimateRequest {
+        tokens: &out_of_range,
+        ..good
+    };
+    assert_eq!(refused(board.estimate(&oor)), Refusal::BadTokens);
+    let carry = EstimateRequest {
+        carry: Some([u64::MAX; 6]),
+        ..good
+    };
+    assert_eq!(refused(board.estimate(&carry)), Refusal::BadTokens);
+    // More designs than a reply can hold (counted before any token).
+    let many_layers = vec![1u8; MAX_DESIGNS_PER_REQUEST + 1];
+    let many = EstimateRequest {
+        layers: &many_layers,
+        tokens: &[],
+        ..good
+    };
+    assert_eq!(refused(board.estimate(&many)), Refusal::TooManyDesigns);
+    // Tokens for more than a frame: the host refuses to send it.
+    let big: Vec<u8> = token
+        .iter()
+        .copied()
+        .cycle()
+        .take(token.len() * 30)
+        .collect();
+    let too_big = EstimateRequest {
+        layers: &[30],
+        tokens: &big,
+        ..good
+    };
+    assert!(matches!(board.estimate(&too_big), Err(Error::TooLarge(_))));
+
+    // Still serving, same answer.
+    assert_eq!(board.estimate(&good).expect("estimate").totals, expect);
+    let s = board.stats().expect("stats");
+    assert_eq!(
+        s.rejected.total(),
+        0,
+        "refusals are answers, not rejected frames"
+    );
+}
