@@ -1,0 +1,18 @@
+// zest accelerator register map, generated from zest_proto::pl (proto/src/pl.rs).
+// Do not edit.
+#ifndef ZEST_REGS_H_
+#define ZEST_REGS_H_
+#define ZEST_ACCEL_BASE 0x43C00000u
+#define ZEST_ACCEL_RANGE 0x00010000u
+#define ZEST_CTRL_OFFSET 0x00000000u
+#define ZEST_N_LAYERS_OFFSET 0x00000010u
+#define ZEST_RESULT_OFFSET 0x00000020u
+#define ZEST_RESULT_STRIDE 0x00000010u
+#define ZEST_ID_BASE 0x41200000u
+#define ZEST_ID_RANGE 0x00010000u
+#define ZEST_ID_MODEL_REGISTER 0x41200008u
+#define ZEST_ID_VALUE 0x5A530001u
+#define ZEST_DMA_BASE 0x40400000u
+#define ZEST_DMA_RANGE 0x00010000u
+#define ZEST_TOKEN_WORD_BITS 0x00000020u
+#endif
