@@ -545,14 +545,17 @@ impl<'d> EvalSet<'d> {
         parts.iter().sum::<f64>() / parts.len().max(1) as f64
     }
 
-    /// The `f32` surrogate's mean SMAPE.
-    pub fn f32_metric(&self, s: &Surrogate) -> f64 {
-        let e: Vec<Targets> = self
-            .designs
+    /// The `f32` surrogate's rounded estimates.
+    pub fn f32_estimates(&self, s: &Surrogate) -> Vec<Targets> {
+        self.designs
             .iter()
             .map(|d| round_targets(&s.estimate(d).targets))
-            .collect();
-        self.mean_smape(&e)
+            .collect()
+    }
+
+    /// The `f32` surrogate's mean SMAPE.
+    pub fn f32_metric(&self, s: &Surrogate) -> f64 {
+        self.mean_smape(&self.f32_estimates(s))
     }
 }
 
@@ -638,6 +641,38 @@ pub fn fixed_metric(set: &EvalSet<'_>, bytes: &[u8]) -> Result<f64, QuantizeErro
     Ok(c.metric(set, bytes)?.0)
 }
 
+/// Per target, the SMAPE % between two sets of estimates of the same designs.
+fn smape_between(a: &[Targets], b: &[Targets]) -> [f64; N_TARGETS] {
+    let mut out = [0f64; N_TARGETS];
+    for (t, o) in out.iter_mut().enumerate() {
+        let p: Vec<f64> = a.iter().map(|e| e.to_array()[t]).collect();
+        let y: Vec<f64> = b.iter().map(|e| e.to_array()[t]).collect();
+        *o = target_metrics(&p, &y).smape;
+    }
+    out
+}
+
+fn worst(v: &[f64; N_TARGETS]) -> f64 {
+    v.iter()
+        .fold(0.0, |a, x| if x.is_finite() { a.max(*x) } else { a })
+}
+
+/// How far the fixed-point model's estimates lie from the `f32` model's
+/// (not from the truth): per target, the SMAPE % between the two on `set`.
+pub fn drift(
+    set: &EvalSet<'_>,
+    s: &Surrogate,
+    bytes: &[u8],
+) -> Result<[f64; N_TARGETS], QuantizeError> {
+    let members = usize::from(FixedModel::parse(bytes)?.members);
+    let mut c = Cache {
+        shares: vec![Vec::new(); members],
+        stale: vec![true; members],
+    };
+    let (_, fixed) = c.metric(set, bytes)?;
+    Ok(smape_between(&fixed, &set.f32_estimates(s)))
+}
+
 /// One virtual layer's final precisions, for the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct VirtualLayer {
@@ -666,6 +701,11 @@ pub struct BitCount {
 pub struct QhsReport {
     /// Allowed loss, percentage points of mean SMAPE.
     pub tolerance: f64,
+    /// Allowed distance from the `f32` model's estimates (SMAPE %, worst
+    /// target) on the search designs.
+    pub max_drift: f64,
+    /// That distance after the search, per target.
+    pub drift_search: [f64; N_TARGETS],
     /// Search designs / tokens.
     pub search_designs: usize,
     /// Test designs.
@@ -760,6 +800,7 @@ pub fn qhs(
     search: &EvalSet<'_>,
     test: &EvalSet<'_>,
     tolerance: f64,
+    max_drift: f64,
     provenance: &str,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<(Vec<u8>, QhsReport), QuantizeError> {
@@ -768,7 +809,8 @@ pub fn qhs(
     }
     let started = Instant::now();
     let f = fold(s);
-    let f32_search = search.f32_metric(s);
+    let f32_est = search.f32_estimates(s);
+    let f32_search = search.mean_smape(&f32_est);
     let mut p = start_precisions(&f, &search.tokens);
     let members = f.members.len();
     let mut cache = Cache {
@@ -791,15 +833,16 @@ pub fn qhs(
             prec.width -= 1;
             let trial = build(&f, &p, provenance);
             cache.touch(k);
-            let score = match &trial {
+            let (score, drift) = match &trial {
                 Ok(b) => cache
                     .metric(search, b)
-                    .map(|(m, _)| m)
-                    .unwrap_or(f64::INFINITY),
-                Err(_) => f64::INFINITY,
+                    .map_or((f64::INFINITY, f64::INFINITY), |(m, e)| {
+                        (m, worst(&smape_between(&e, &f32_est)))
+                    }),
+                Err(_) => (f64::INFINITY, f64::INFINITY),
             };
             evaluations += 1;
-            if score <= budget {
+            if score <= budget && drift <= max_drift {
                 reductions += 1;
                 next.push(k);
             } else if let Some(prec) = p.get_mut(k) {
@@ -811,7 +854,8 @@ pub fn qhs(
         reducible = next;
     }
     let bytes = build(&f, &p, provenance)?;
-    let final_search = cache.metric(search, &bytes)?.0;
+    let (final_search, final_est) = cache.metric(search, &bytes)?;
+    let drift_search = smape_between(&final_est, &f32_est);
     let f32_test = if test.is_empty() {
         f64::NAN
     } else {
@@ -824,6 +868,8 @@ pub fn qhs(
     };
     let report = QhsReport {
         tolerance,
+        max_drift,
+        drift_search,
         search_designs: search.len(),
         test_designs: test.len(),
         f32_search,
