@@ -332,9 +332,11 @@ fn bitstream_scripts_follow_the_register_map_and_parse() {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
             .collect();
-        assert!(
-            repo(&format!("bitstream-scripts/{name}")).is_file(),
-            "build_all.sh calls missing {name}"
-        );
+        if name.ends_with(".tcl") || name.ends_with(".bif") {
+            assert!(
+                repo(&format!("bitstream-scripts/{name}")).is_file(),
+                "build_all.sh calls missing {name}"
+            );
+        }
     }
 }
