@@ -67,7 +67,10 @@ fn quantize_reproduces_the_shipped_model_within_tolerance() {
     assert!(f("reductions") > 0.0);
     // The board answers like the host's f32 model, not just as accurately.
     let drift = v["drift_from_f32"].as_array().expect("drift");
-    assert!(drift.iter().all(|d| d.as_f64().is_some_and(|d| d <= 7.5)), "{drift:?}");
+    assert!(
+        drift.iter().all(|d| d.as_f64().is_some_and(|d| d <= 7.5)),
+        "{drift:?}"
+    );
     let bits = |k: &str| {
         q[k]["weight_bits"].as_u64().expect("bits")
             + q[k]["activation_bits"].as_u64().expect("bits")
