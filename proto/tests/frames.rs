@@ -242,3 +242,52 @@ fn largest_echo_fits_one_frame() {
     let wire = encode(1, &Response::Echo(&data));
     assert!(wire.len() <= ENCODED_BUF_LEN);
 }
+
+proptest! {
+    /// Estimate requests and their replies survive the round trip, however
+    /// the designs are cut, and a full batch of replies fits one frame.
+    #[test]
+    fn estimate_messages_round_trip(
+        seq in 1u16..,
+        id in any::<u64>(),
+        layers in prop::collection::vec(1u8..4, 1..=zest_proto::MAX_DESIGNS_PER_REQUEST),
+        carry in prop::option::of(any::<[u64; 6]>()),
+        open in any::<bool>(),
+        ticks in any::<u32>(),
+    ) {
+        let tokens: Vec<u8> = (0..layers.len() * 3).map(|k| k as u8).collect();
+        let req = Request::Estimate(zest_proto::EstimateRequest {
+            model_id: id,
+            slot_bytes: 1,
+            carry,
+            open,
+            layers: &layers,
+            tokens: &tokens,
+        });
+        let wire = encode(seq, &req);
+        let mut dec = Decoder::new();
+        let got = frames(&mut dec, &wire);
+        prop_assert_eq!(got.len(), 1);
+        let (s, body) = got[0].clone().expect("frame");
+        prop_assert_eq!(s, seq);
+        let back: Request = postcard::from_bytes(&body).expect("decodes");
+        prop_assert_eq!(back, req);
+
+        let totals = vec![0xFFu8; layers.len() * 48];
+        let resp = Response::Estimates(zest_proto::Estimates {
+            engine: zest_proto::Engine::Soft,
+            model_id: id,
+            totals: &totals,
+            ticks,
+        });
+        let wire = encode(seq, &resp);
+        let got = frames(&mut dec, &wire);
+        let (_, body) = got[0].clone().expect("frame");
+        let back: Response = postcard::from_bytes(&body).expect("decodes");
+        prop_assert_eq!(back, resp);
+        let refused = Response::Refused(zest_proto::Refusal::ModelMismatch { board: id });
+        let got = frames(&mut dec, &encode(seq, &refused));
+        let (_, body) = got[0].clone().expect("frame");
+        prop_assert_eq!(postcard::from_bytes::<Response>(&body).expect("decodes"), refused);
+    }
+}
