@@ -2,7 +2,7 @@
 //! out, computed by the PL accelerator when it holds the active model, else
 //! by the bit-exact soft model (zest-fixed, the same code the host runs).
 
-use zest_fixed::model::{elem_bytes, FixedModel, MAX_WIDTH, N_TARGETS};
+use zest_fixed::model::{elem_bytes, raw_at, FixedModel, MAX_WIDTH, N_TARGETS};
 use zest_proto::{Engine, EstimateRequest, Refusal, MAX_DESIGNS_PER_REQUEST};
 
 use crate::accel::Accel;
@@ -11,17 +11,6 @@ use crate::accel::Accel;
 pub const TOTALS_BYTES: usize = N_TARGETS * 8;
 /// Reply buffer: every design's totals.
 pub const OUT_LEN: usize = MAX_DESIGNS_PER_REQUEST * TOTALS_BYTES;
-
-fn slot(bytes: &[u8], n: usize) -> i64 {
-    match n {
-        1 => i64::from(bytes[0] as i8),
-        2 => i64::from(i16::from_le_bytes([bytes[0], bytes[1]])),
-        4 => i64::from(i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])),
-        _ => i64::from_le_bytes([
-            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-        ]),
-    }
-}
 
 /// Checks the request against the model; returns the token length in bytes.
 fn validate(model: &FixedModel<'_>, req: &EstimateRequest<'_>) -> Result<usize, Refusal> {
@@ -79,8 +68,8 @@ pub fn run(
         // Every slot within the input type, before any engine runs.
         let mut token = [0i64; MAX_WIDTH];
         for t in design.chunks_exact(token_bytes) {
-            for (k, s) in t.chunks_exact(sb).enumerate() {
-                token[k] = slot(s, sb);
+            for (k, v) in token[..n_slots].iter_mut().enumerate() {
+                *v = raw_at(t, &model.input, k);
             }
             model
                 .check_token(&token[..n_slots])
@@ -92,8 +81,8 @@ pub fn run(
             None => {
                 engine = Engine::Soft;
                 for t in design.chunks_exact(token_bytes) {
-                    for (k, s) in t.chunks_exact(sb).enumerate() {
-                        token[k] = slot(s, sb);
+                    for (k, v) in token[..n_slots].iter_mut().enumerate() {
+                        *v = raw_at(t, &model.input, k);
                     }
                     let c = model
                         .layer_costs(&token[..n_slots])

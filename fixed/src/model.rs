@@ -69,7 +69,7 @@ impl DenseQ<'_> {
     /// Raw weight `[i][o]`.
     #[inline]
     pub fn w(&self, i: usize, o: usize) -> i64 {
-        elem(
+        raw_at(
             self.weights,
             &self.weight,
             i * usize::from(self.outputs) + o,
@@ -82,7 +82,7 @@ impl DenseQ<'_> {
         if self.biases.is_empty() {
             0
         } else {
-            elem(self.biases, &self.bias, o)
+            raw_at(self.biases, &self.bias, o)
         }
     }
 
@@ -190,8 +190,11 @@ pub const fn elem_bytes(t: &FixedType) -> usize {
     }
 }
 
+/// Raw value `k` of an array of type `t` stored as [`elem_bytes`]-wide
+/// little-endian integers (weights, the table, a request's token slots).
+/// `bytes` must hold at least `k + 1` elements.
 #[inline]
-fn elem(bytes: &[u8], t: &FixedType, k: usize) -> i64 {
+pub fn raw_at(bytes: &[u8], t: &FixedType, k: usize) -> i64 {
     let n = elem_bytes(t);
     let s = &bytes[k * n..k * n + n];
     match (n, t.signed) {
@@ -405,7 +408,7 @@ impl<'a> FixedModel<'a> {
 
     /// Raw table entry `k`.
     pub fn table_entry(&self, k: usize) -> i64 {
-        elem(self.table, &self.table_type, k)
+        raw_at(self.table, &self.table_type, k)
     }
 
     /// Member `m`'s capped log-costs of one token (raw, log type).

@@ -3,7 +3,7 @@
 //! one request continues in the next with its running totals carried by
 //! the host, so every request stays idempotent), answers collected.
 
-use zest_fixed::model::{elem_bytes, FixedModel, N_TARGETS};
+use zest_fixed::model::{elem_bytes, pack, FixedModel, N_TARGETS};
 use zest_proto::{Engine, EstimateRequest, MAX_DESIGNS_PER_REQUEST, MAX_FRAME_LEN};
 
 use crate::client::BoardClient;
@@ -112,9 +112,7 @@ pub fn estimate_on_board(
             }
             let take = rest.len().min(cap - batch.count).min(usize::from(u8::MAX));
             for t in &rest[..take] {
-                for v in t {
-                    batch.tokens.extend_from_slice(&v.to_le_bytes()[..sb]);
-                }
+                batch.tokens.extend(pack(&model.input, t));
             }
             batch.layers.push(take as u8);
             batch.count += take;

@@ -287,6 +287,18 @@ pub fn capacity(part: &str) -> Option<Capacity> {
         })
 }
 
+/// LUT, FF, DSP and BRAM18 as % of the part, when zest knows the part.
+pub fn utilisation(part: &str, t: &Targets) -> Option<[f64; 4]> {
+    capacity(part).map(|c| {
+        [
+            100.0 * t.lut / c.lut,
+            100.0 * t.ff / c.ff,
+            100.0 * t.dsp / c.dsp,
+            100.0 * t.bram18 / c.bram18,
+        ]
+    })
+}
+
 /// One layer's share of the estimate.
 #[derive(Debug, Clone, Serialize)]
 pub struct LayerShare {
@@ -358,14 +370,7 @@ pub fn estimate(
         }
         b
     });
-    let utilisation = capacity(&design.part).map(|c| {
-        [
-            100.0 * targets.lut / c.lut,
-            100.0 * targets.ff / c.ff,
-            100.0 * targets.dsp / c.dsp,
-            100.0 * targets.bram18 / c.bram18,
-        ]
-    });
+    let utilisation = utilisation(&design.part, &targets);
     for (l, t) in design.layers.iter().zip(tokens(design)) {
         for (slot, (lo, hi)) in model.range_violations(&t) {
             warnings.push(format!(

@@ -399,6 +399,12 @@ type Packed = (
     usize,
 );
 
+/// A design's layer tokens in the model's input type, as the board and
+/// the HLS testbench take them.
+pub fn design_tokens(input: &FixedType, d: &Design) -> Vec<Vec<i64>> {
+    tokens(d).iter().map(|t| quantize_token(input, t)).collect()
+}
+
 /// Builds and encodes the fixed-point model for `p`.
 pub fn build(f: &Folded, p: &Precisions, provenance: &str) -> Result<Vec<u8>, QuantizeError> {
     let log_t = p.log.saturating();
@@ -580,6 +586,14 @@ struct Cache {
 }
 
 impl Cache {
+    /// Every member stale: the first metric computes them all.
+    fn new(members: usize) -> Self {
+        Self {
+            shares: vec![Vec::new(); members],
+            stale: vec![true; members],
+        }
+    }
+
     fn metric(
         &mut self,
         set: &EvalSet<'_>,
@@ -634,10 +648,7 @@ impl Cache {
 /// Mean SMAPE of an encoded fixed-point model on a set.
 pub fn fixed_metric(set: &EvalSet<'_>, bytes: &[u8]) -> Result<f64, QuantizeError> {
     let members = usize::from(FixedModel::parse(bytes)?.members);
-    let mut c = Cache {
-        shares: vec![Vec::new(); members],
-        stale: vec![true; members],
-    };
+    let mut c = Cache::new(members);
     Ok(c.metric(set, bytes)?.0)
 }
 
@@ -665,10 +676,7 @@ pub fn drift(
     bytes: &[u8],
 ) -> Result<[f64; N_TARGETS], QuantizeError> {
     let members = usize::from(FixedModel::parse(bytes)?.members);
-    let mut c = Cache {
-        shares: vec![Vec::new(); members],
-        stale: vec![true; members],
-    };
+    let mut c = Cache::new(members);
     let (_, fixed) = c.metric(set, bytes)?;
     Ok(smape_between(&fixed, &set.f32_estimates(s)))
 }
@@ -813,10 +821,7 @@ pub fn qhs(
     let f32_search = search.mean_smape(&f32_est);
     let mut p = start_precisions(&f, &search.tokens);
     let members = f.members.len();
-    let mut cache = Cache {
-        shares: vec![Vec::new(); members],
-        stale: vec![true; members],
-    };
+    let mut cache = Cache::new(members);
     let bytes = build(&f, &p, provenance)?;
     let (start_search, _) = cache.metric(search, &bytes)?;
     let budget = f32_search + tolerance;

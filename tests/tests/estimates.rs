@@ -6,7 +6,6 @@
 use std::process::Command;
 
 use zest::board_estimate::{estimate_locally, estimate_on_board, Tokens};
-use zest::quantize::quantize_token;
 use zest::Error;
 use zest_e2e::{boot_and_connect, zest_bin};
 use zest_fixed::model::FixedModel;
@@ -44,12 +43,7 @@ fn board_matches_the_host_fixed_point_model_on_every_design() {
     let mut designs: Vec<Tokens> = report
         .designs
         .iter()
-        .map(|d| {
-            zest::tokens::tokens(d)
-                .iter()
-                .map(|t| quantize_token(&model.input, t))
-                .collect()
-        })
+        .map(|d| zest::quantize::design_tokens(&model.input, d))
         .collect();
     // Plus edge cases: extreme tokens, and one design longer than a request
     // (its running totals carried from request to request by the host).
@@ -121,10 +115,7 @@ fn estimate_cli_on_the_board_prints_the_host_fixed_point_figures() {
     let (model, _) = model();
     let cfg = zest::estimate::HlsConfig::default();
     let design = zest::estimate::design_from_file(std::path::Path::new(jet), &cfg).expect("jet");
-    let tokens: Tokens = zest::tokens::tokens(&design)
-        .iter()
-        .map(|t| quantize_token(&model.input, t))
-        .collect();
+    let tokens: Tokens = zest::quantize::design_tokens(&model.input, &design);
     let raw = estimate_locally(&model, std::slice::from_ref(&tokens))[0];
     let t = zest::surrogate::round_targets(&zest::quantize::totals_to_targets(
         &model.total,

@@ -329,12 +329,7 @@ pub fn hls_check_cmd(a: &HlsCheckArgs, designs: &[Design]) -> anyhow::Result<()>
         FixedModel::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", model_path.display()))?;
     let data_vectors: Vec<zest::hls::Vector> = designs
         .iter()
-        .map(|d| {
-            zest::tokens::tokens(d)
-                .iter()
-                .map(|t| zest::quantize::quantize_token(&model.input, t))
-                .collect()
-        })
+        .map(|d| zest::quantize::design_tokens(&model.input, d))
         .filter(|v: &zest::hls::Vector| !v.is_empty())
         .collect();
     let vectors = zest::hls::vectors(&model, &data_vectors, a.vectors, a.seed);
@@ -403,14 +398,11 @@ pub fn estimate_on_board(
     upper: Option<(&zest::surrogate::Surrogate, f64)>,
 ) -> anyhow::Result<()> {
     use zest::board_estimate::{estimate_on_board, Tokens};
-    use zest::quantize::{quantize_token, totals_to_targets};
+    use zest::quantize::totals_to_targets;
     let bytes = read_fixed(fixed_path)?;
     let model = FixedModel::parse(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let id = FixedModel::id_of(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let tokens: Tokens = zest::tokens::tokens(design)
-        .iter()
-        .map(|t| quantize_token(&model.input, t))
-        .collect();
+    let tokens: Tokens = zest::quantize::design_tokens(&model.input, design);
     anyhow::ensure!(!tokens.is_empty(), "{} has no layers", design.id);
     // The whole design, then each layer alone (its attribution).
     let mut designs = vec![tokens.clone()];
@@ -422,15 +414,7 @@ pub fn estimate_on_board(
     for (l, raw) in report.layers.iter_mut().zip(&run.totals[1..]) {
         l.costs = to_t(raw).to_array();
     }
-    let t = report.targets;
-    report.utilisation = zest::estimate::capacity(&report.config.part).map(|c| {
-        [
-            100.0 * t.lut / c.lut,
-            100.0 * t.ff / c.ff,
-            100.0 * t.dsp / c.dsp,
-            100.0 * t.bram18 / c.bram18,
-        ]
-    });
+    report.utilisation = zest::estimate::utilisation(&report.config.part, &report.targets);
     if let Some((m, q)) = upper {
         report.upper = m.upper(&total, q).map(|u| zest::estimate::UpperBound {
             quantile: q,
@@ -556,12 +540,7 @@ pub fn board_bench(
     let id = FixedModel::id_of(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let from_data: Vec<Tokens> = designs
         .iter()
-        .map(|d| {
-            zest::tokens::tokens(d)
-                .iter()
-                .map(|t| zest::quantize::quantize_token(&model.input, t))
-                .collect::<Tokens>()
-        })
+        .map(|d| zest::quantize::design_tokens(&model.input, d))
         .filter(|t| !t.is_empty())
         .collect();
     let realistic = designs.iter().filter(|d| d.realistic).count();
