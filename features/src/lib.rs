@@ -218,6 +218,79 @@ pub mod slot {
 /// Length of a token.
 pub const TOKEN_LEN: usize = slot::LEN;
 
+/// How to show slot `i`'s value to a user: the factor that undoes the
+/// slot's scaling, and the unit (`(1.0, "")` for slots shown as stored).
+pub fn slot_unit(i: usize) -> (f32, &'static str) {
+    match i {
+        slot::WEIGHT_BITS | slot::INPUT_BITS | slot::RESULT_BITS | slot::ACCUM_BITS => {
+            (16.0, " bits")
+        }
+        slot::CLOCK => (10.0, " ns"),
+        slot::KERNEL => (8.0, ""),
+        _ => (1.0, ""),
+    }
+}
+
+/// What slot `i` holds, in words a user can act on (for warnings that name
+/// the feature an estimate extrapolates along); `"?"` past the end.
+pub fn slot_name(i: usize) -> &'static str {
+    use slot::*;
+    const KIND_NAMES: [&str; KINDS] = [
+        "kind: Dense",
+        "kind: convolution",
+        "kind: depthwise/separable convolution",
+        "kind: pooling",
+        "kind: batch normalization",
+        "kind: activation",
+        "kind: flatten/reshape",
+    ];
+    const ACT_NAMES: [&str; ACTS] = [
+        "activation: linear",
+        "activation: ReLU",
+        "activation: table (sigmoid/tanh/ELU)",
+        "activation: softmax",
+    ];
+    const FAMILY_NAMES: [&str; FAMILIES] = [
+        "part family: 7-series/Zynq-7000",
+        "part family: UltraScale(+)",
+        "part family: other",
+    ];
+    match i {
+        _ if i < ACT => KIND_NAMES[i - KIND],
+        _ if i < LOG_N_IN => ACT_NAMES[i - ACT],
+        LOG_N_IN => "log2(1 + inputs)",
+        LOG_N_OUT => "log2(1 + outputs)",
+        LOG_MULT => "log2(1 + non-zero multiplications)",
+        LOG_MULT_UNITS => "log2(1 + multipliers) (multiplications / reuse factor)",
+        LOG_WEIGHTS => "log2(1 + weights)",
+        LOG_WEIGHT_BITS_TOTAL => "log2(1 + weight bits)",
+        ZERO_FRACTION => "fraction of weights pruned",
+        LOG_RF => "log2(reuse factor)",
+        LOG_RF_RESOURCE => "log2(reuse factor) under Resource",
+        LOG_BRAM_PRIOR => "log2(1 + weight BRAM18 under Resource)",
+        LOG_TABLE_PRIOR => "log2(1 + activation table BRAM18)",
+        _ if (RF_REGIME..RF_REGIME + 3).contains(&i) => "Resource dense kernel (rf vs n_in)",
+        LOG_OUTSCALE => "log2(accumulator stride)",
+        LOG_POSITIONS => "log2(1 + window positions)",
+        KERNEL => "kernel size",
+        WEIGHT_BITS => "weight width",
+        INPUT_BITS => "input width",
+        RESULT_BITS => "result width",
+        ACCUM_BITS => "accumulator width",
+        PRODUCT_BITS => "product width (weight × input bits) / 256",
+        DSP_SHAPED => "product fits a DSP48",
+        RESOURCE => "Resource strategy",
+        STREAM => "io_stream",
+        FABRIC => "multipliers forced into fabric",
+        _ if (FAMILY..FAMILY + FAMILIES).contains(&i) => FAMILY_NAMES[i - FAMILY],
+        CLOCK => "clock period",
+        FIRST => "first layer",
+        LAST => "last layer",
+        ONE => "constant",
+        _ => "?",
+    }
+}
+
 fn log2p1(x: f64) -> f32 {
     libm_log2(1.0 + x) as f32
 }
@@ -363,6 +436,18 @@ mod tests {
             first: true,
             last: true,
         }
+    }
+
+    #[test]
+    fn every_slot_has_a_name() {
+        for i in 0..TOKEN_LEN {
+            assert_ne!(slot_name(i), "?", "slot {i}");
+        }
+        assert_eq!(slot_name(TOKEN_LEN), "?");
+        assert_eq!(slot_name(slot::RESULT_BITS), "result width");
+        assert_eq!(slot_unit(slot::RESULT_BITS), (16.0, " bits"));
+        assert_eq!(slot_unit(slot::LOG_N_IN), (1.0, ""));
+        assert_eq!(slot_name(slot::FAMILY), "part family: 7-series/Zynq-7000");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::design::{
 use crate::keras::{parse_keras, KerasError};
 use crate::surrogate::{round_targets, ModelError, Surrogate, N_TARGETS};
 use crate::tokens::tokens;
+use zest_features::{slot_name, slot_unit};
 
 /// The model shipped inside the binary (regenerate with
 /// `zest train --out host/models/default.json`).
@@ -372,10 +373,33 @@ pub fn estimate(
     });
     let utilisation = utilisation(&design.part, &targets);
     for (l, t) in design.layers.iter().zip(tokens(design)) {
-        for (slot, (lo, hi)) in model.range_violations(&t) {
+        let out: Vec<String> = model
+            .range_violations(&t)
+            .into_iter()
+            .map(|(slot, (lo, hi))| {
+                let (k, unit) = slot_unit(slot);
+                let show = |x: f32| {
+                    let s = format!("{:.2}", x * k);
+                    s.trim_end_matches('0').trim_end_matches('.').to_string()
+                };
+                let range = if lo == hi {
+                    format!("always {}{unit}", show(lo))
+                } else {
+                    format!("{}..{}{unit}", show(lo), show(hi))
+                };
+                format!(
+                    "{} {}{unit} (trained: {range})",
+                    slot_name(slot),
+                    show(t[slot])
+                )
+            })
+            .collect();
+        if !out.is_empty() {
             warnings.push(format!(
-                "layer {}: feature slot {slot} = {:.2} is outside the training range [{lo:.2}, {hi:.2}]; the estimate extrapolates",
-                l.name, t[slot]
+                "layer {} ({:?}) lies outside what its kind was trained on, so the estimate extrapolates: {}",
+                l.name,
+                l.kind,
+                out.join("; ")
             ));
         }
     }

@@ -145,6 +145,49 @@ pub struct Surrogate {
     /// when the model was trained without a validation set.
     #[serde(default)]
     pub residuals: Vec<Vec<f32>>,
+    /// Per layer kind (in `zest_features::Kind` order), the per-slot
+    /// minimum and maximum of the training tokens of that kind (empty for a
+    /// kind not trained on). A slot can lie inside the range of all tokens
+    /// and still outside anything its own kind was trained on: every Dense
+    /// layer of the synthetic records has 16-bit inputs, results and
+    /// accumulators, so a Dense layer with 8-bit results extrapolates.
+    #[serde(default)]
+    pub kind_ranges: Vec<KindRange>,
+}
+
+/// Training range of one layer kind's tokens.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KindRange {
+    /// Per-slot minimum.
+    pub min: Vec<f32>,
+    /// Per-slot maximum.
+    pub max: Vec<f32>,
+}
+
+impl KindRange {
+    /// Ranges per kind of `tokens`.
+    pub fn of<'a>(tokens: impl Iterator<Item = &'a [f32; TOKEN_LEN]>) -> Vec<KindRange> {
+        let mut out = vec![KindRange::default(); zest_features::KINDS];
+        for t in tokens {
+            let Some(r) = kind_of(t).and_then(|k| out.get_mut(k)) else {
+                continue;
+            };
+            if r.min.is_empty() {
+                r.min = t.to_vec();
+                r.max = t.to_vec();
+            }
+            for (i, v) in t.iter().enumerate() {
+                r.min[i] = r.min[i].min(*v);
+                r.max[i] = r.max[i].max(*v);
+            }
+        }
+        out
+    }
+}
+
+/// The kind a token's one-hot names.
+fn kind_of(token: &[f32; TOKEN_LEN]) -> Option<usize> {
+    (0..zest_features::KINDS).find(|&k| token[zest_features::slot::KIND + k] == 1.0)
 }
 
 /// One estimate: the design's targets and each layer's share.
@@ -198,14 +241,20 @@ impl Surrogate {
         Ok(())
     }
 
-    /// Slots of `token` outside the training range, with that range.
+    /// Slots of `token` outside the training range of its layer kind (of
+    /// all tokens, for a model without per-kind ranges or a kind it was
+    /// not trained on), with that range.
     pub fn range_violations(&self, token: &[f32; TOKEN_LEN]) -> Vec<(usize, (f32, f32))> {
         let margin = 0.05;
+        let (min, max) = match kind_of(token).and_then(|k| self.kind_ranges.get(k)) {
+            Some(r) if r.min.len() == TOKEN_LEN && r.max.len() == TOKEN_LEN => (&r.min, &r.max),
+            _ => (&self.token_min, &self.token_max),
+        };
         token
             .iter()
             .enumerate()
             .filter_map(|(i, v)| {
-                let (lo, hi) = (*self.token_min.get(i)?, *self.token_max.get(i)?);
+                let (lo, hi) = (*min.get(i)?, *max.get(i)?);
                 let pad = margin * (hi - lo).abs().max(1e-3);
                 (*v < lo - pad || *v > hi + pad).then_some((i, (lo, hi)))
             })

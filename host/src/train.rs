@@ -9,7 +9,7 @@ use burn::tensor::TensorData;
 use zest_features::{SCHEMA_VERSION, TOKEN_LEN};
 
 use crate::design::Design;
-use crate::surrogate::{Dense, Member, Surrogate, II, LOG_COST_MAX, N_TARGETS};
+use crate::surrogate::{Dense, KindRange, Member, Surrogate, II, LOG_COST_MAX, N_TARGETS};
 use crate::tokens::tokens;
 
 /// Training settings.
@@ -302,6 +302,12 @@ pub fn train(all: &[&Design], splits: &[Split<'_>], cfg: &TrainConfig) -> (Surro
         token_max,
         residuals: Vec::new(),
         provenance: String::new(),
+        kind_ranges: KindRange::of(
+            all.iter()
+                .flat_map(|d| tokens(d))
+                .collect::<Vec<_>>()
+                .iter(),
+        ),
     };
     let mut logs = Vec::new();
     let mut residuals = vec![Vec::new(); N_TARGETS];

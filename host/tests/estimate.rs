@@ -56,6 +56,12 @@ fn jet_tagger_estimate_is_complete_and_repeatable() {
     assert!(v["targets"]["ii"].as_f64().unwrap() >= 1.0);
     assert_eq!(v["utilisation"].as_array().unwrap().len(), 4);
     assert_eq!(v["model"], "embedded default");
+    assert_eq!(
+        v["warnings"].as_array().map(Vec::len),
+        Some(0),
+        "the jet tagger at hls4ml's defaults is inside the training data: {}",
+        v["warnings"]
+    );
     let (_, again, _) = zest(&args);
     assert_eq!(out, again, "same input, same answer");
 
@@ -65,6 +71,34 @@ fn jet_tagger_estimate_is_complete_and_repeatable() {
         text.contains("output_softmax") && text.contains("LUT"),
         "{text}"
     );
+}
+
+#[test]
+fn a_layer_unlike_its_kinds_training_data_is_named() {
+    // Every Dense layer zest was trained on has 16-bit results and
+    // accumulators, though 8-bit values occur among other kinds: only the
+    // per-kind range tells that this estimate extrapolates.
+    let jet = fixture("jet_tagger.json");
+    let (ok, out, err) = zest(&["estimate", &jet, "--precision", "ap_fixed<8,2>", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let warnings: Vec<&str> = v["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(|w| w.as_str())
+        .collect();
+    let fc2 = warnings
+        .iter()
+        .find(|w| w.starts_with("layer fc2 (Dense)"))
+        .unwrap_or_else(|| panic!("no warning for fc2: {warnings:?}"));
+    assert!(
+        fc2.contains("result width 8 bits (trained: always 16 bits)")
+            && fc2.contains("accumulator width 8 bits"),
+        "{fc2}"
+    );
+    let (ok, _, err) = zest(&["estimate", &jet, "--precision", "ap_fixed<8,2>"]);
+    assert!(ok && err.contains("warning: layer fc1 (Dense)"), "{err}");
 }
 
 #[test]
