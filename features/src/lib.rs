@@ -218,6 +218,12 @@ pub mod slot {
 /// Length of a token.
 pub const TOKEN_LEN: usize = slot::LEN;
 
+/// The [`Kind`] index a token's one-hot names (`None` for a token that
+/// names none).
+pub fn kind_index(token: &[f32; TOKEN_LEN]) -> Option<usize> {
+    (0..KINDS).find(|&k| token[slot::KIND + k] == 1.0)
+}
+
 /// How to show slot `i`'s value to a user: the factor that undoes the
 /// slot's scaling, and the unit (`(1.0, "")` for slots shown as stored).
 pub fn slot_unit(i: usize) -> (f32, &'static str) {
@@ -500,6 +506,7 @@ mod tests {
     fn one_hot_slots_and_layout() {
         let t = dense(16, 64, 1, false).token();
         assert_eq!(t[slot::KIND + Kind::Dense as usize], 1.0);
+        assert_eq!(kind_index(&t), Some(Kind::Dense as usize));
         assert_eq!(t[slot::KIND..slot::KIND + KINDS].iter().sum::<f32>(), 1.0);
         assert_eq!(t[slot::ACT..slot::ACT + ACTS].iter().sum::<f32>(), 1.0);
         assert_eq!(t[slot::DSP_SHAPED], 1.0);

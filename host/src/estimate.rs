@@ -14,6 +14,26 @@ use crate::surrogate::{round_targets, ModelError, Surrogate, N_TARGETS};
 use crate::tokens::tokens;
 use zest_features::{slot_name, slot_unit};
 
+/// One slot outside its training range, in words and units:
+/// `result width 8 bits (trained: always 16 bits)`.
+fn describe_violation(slot: usize, value: f32, (lo, hi): (f32, f32)) -> String {
+    let (k, unit) = slot_unit(slot);
+    let show = |x: f32| {
+        let s = format!("{:.2}", x * k);
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    let range = if lo == hi {
+        format!("always {}{unit}", show(lo))
+    } else {
+        format!("{}..{}{unit}", show(lo), show(hi))
+    };
+    format!(
+        "{} {}{unit} (trained: {range})",
+        slot_name(slot),
+        show(value)
+    )
+}
+
 /// The model shipped inside the binary (regenerate with
 /// `zest train --out host/models/default.json`).
 pub const DEFAULT_MODEL: &str = include_str!("../models/default.json");
@@ -376,23 +396,7 @@ pub fn estimate(
         let out: Vec<String> = model
             .range_violations(&t)
             .into_iter()
-            .map(|(slot, (lo, hi))| {
-                let (k, unit) = slot_unit(slot);
-                let show = |x: f32| {
-                    let s = format!("{:.2}", x * k);
-                    s.trim_end_matches('0').trim_end_matches('.').to_string()
-                };
-                let range = if lo == hi {
-                    format!("always {}{unit}", show(lo))
-                } else {
-                    format!("{}..{}{unit}", show(lo), show(hi))
-                };
-                format!(
-                    "{} {}{unit} (trained: {range})",
-                    slot_name(slot),
-                    show(t[slot])
-                )
-            })
+            .map(|(slot, range)| describe_violation(slot, t[slot], range))
             .collect();
         if !out.is_empty() {
             warnings.push(format!(

@@ -8,7 +8,7 @@
 //! what the firmware's soft model mirrors. Training lives in [`crate::train`].
 
 use serde::{Deserialize, Serialize};
-use zest_features::{SCHEMA_VERSION, TOKEN_LEN};
+use zest_features::{kind_index, SCHEMA_VERSION, TOKEN_LEN};
 
 use crate::design::{Design, Targets};
 use crate::tokens::tokens;
@@ -152,42 +152,48 @@ pub struct Surrogate {
     /// layer of the synthetic records has 16-bit inputs, results and
     /// accumulators, so a Dense layer with 8-bit results extrapolates.
     #[serde(default)]
-    pub kind_ranges: Vec<KindRange>,
+    pub kind_ranges: Vec<TokenRange>,
 }
 
-/// Training range of one layer kind's tokens.
+/// Per-slot range of a set of tokens (empty vectors for no tokens).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct KindRange {
+pub struct TokenRange {
     /// Per-slot minimum.
     pub min: Vec<f32>,
     /// Per-slot maximum.
     pub max: Vec<f32>,
 }
 
-impl KindRange {
-    /// Ranges per kind of `tokens`.
-    pub fn of<'a>(tokens: impl Iterator<Item = &'a [f32; TOKEN_LEN]>) -> Vec<KindRange> {
-        let mut out = vec![KindRange::default(); zest_features::KINDS];
+impl TokenRange {
+    /// Widens the range to take in `t`.
+    fn include(&mut self, t: &[f32; TOKEN_LEN]) {
+        if self.min.is_empty() {
+            self.min = t.to_vec();
+            self.max = t.to_vec();
+        }
+        for (i, v) in t.iter().enumerate() {
+            self.min[i] = self.min[i].min(*v);
+            self.max[i] = self.max[i].max(*v);
+        }
+    }
+
+    /// The range of `tokens`.
+    pub fn of(tokens: &[[f32; TOKEN_LEN]]) -> TokenRange {
+        let mut r = TokenRange::default();
+        tokens.iter().for_each(|t| r.include(t));
+        r
+    }
+
+    /// The range of each layer kind's `tokens`, in `Kind` order.
+    pub fn per_kind(tokens: &[[f32; TOKEN_LEN]]) -> Vec<TokenRange> {
+        let mut out = vec![TokenRange::default(); zest_features::KINDS];
         for t in tokens {
-            let Some(r) = kind_of(t).and_then(|k| out.get_mut(k)) else {
-                continue;
-            };
-            if r.min.is_empty() {
-                r.min = t.to_vec();
-                r.max = t.to_vec();
-            }
-            for (i, v) in t.iter().enumerate() {
-                r.min[i] = r.min[i].min(*v);
-                r.max[i] = r.max[i].max(*v);
+            if let Some(r) = kind_index(t).and_then(|k| out.get_mut(k)) {
+                r.include(t);
             }
         }
         out
     }
-}
-
-/// The kind a token's one-hot names.
-fn kind_of(token: &[f32; TOKEN_LEN]) -> Option<usize> {
-    (0..zest_features::KINDS).find(|&k| token[zest_features::slot::KIND + k] == 1.0)
 }
 
 /// One estimate: the design's targets and each layer's share.
@@ -246,7 +252,7 @@ impl Surrogate {
     /// not trained on), with that range.
     pub fn range_violations(&self, token: &[f32; TOKEN_LEN]) -> Vec<(usize, (f32, f32))> {
         let margin = 0.05;
-        let (min, max) = match kind_of(token).and_then(|k| self.kind_ranges.get(k)) {
+        let (min, max) = match kind_index(token).and_then(|k| self.kind_ranges.get(k)) {
             Some(r) if r.min.len() == TOKEN_LEN && r.max.len() == TOKEN_LEN => (&r.min, &r.max),
             _ => (&self.token_min, &self.token_max),
         };

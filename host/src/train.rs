@@ -9,7 +9,7 @@ use burn::tensor::TensorData;
 use zest_features::{SCHEMA_VERSION, TOKEN_LEN};
 
 use crate::design::Design;
-use crate::surrogate::{Dense, KindRange, Member, Surrogate, II, LOG_COST_MAX, N_TARGETS};
+use crate::surrogate::{Dense, Member, Surrogate, TokenRange, II, LOG_COST_MAX, N_TARGETS};
 use crate::tokens::tokens;
 
 /// Training settings.
@@ -232,19 +232,17 @@ fn export(l: &Linear) -> Dense {
     }
 }
 
-/// Per-slot mean and standard deviation of the tokens of `designs`.
-pub fn normaliser(designs: &[&Design]) -> (Vec<f32>, Vec<f32>) {
+/// Per-slot mean and standard deviation of `tokens`.
+pub fn normaliser(tokens: &[[f32; TOKEN_LEN]]) -> (Vec<f32>, Vec<f32>) {
     let mut sum = vec![0f64; TOKEN_LEN];
     let mut sq = vec![0f64; TOKEN_LEN];
     let mut n = 0f64;
-    for d in designs {
-        for t in tokens(d) {
-            for (i, v) in t.iter().enumerate() {
-                sum[i] += f64::from(*v);
-                sq[i] += f64::from(*v) * f64::from(*v);
-            }
-            n += 1.0;
+    for t in tokens {
+        for (i, v) in t.iter().enumerate() {
+            sum[i] += f64::from(*v);
+            sq[i] += f64::from(*v) * f64::from(*v);
         }
+        n += 1.0;
     }
     let n = n.max(1.0);
     let mean: Vec<f32> = sum.iter().map(|s| (s / n) as f32).collect();
@@ -281,15 +279,12 @@ pub struct Split<'a> {
 /// each member's own on its validation designs, pooled.
 pub fn train(all: &[&Design], splits: &[Split<'_>], cfg: &TrainConfig) -> (Surrogate, TrainLog) {
     let device = Device::flex().autodiff();
-    let (mean, std) = normaliser(all);
-    let mut token_min = vec![f32::INFINITY; TOKEN_LEN];
-    let mut token_max = vec![f32::NEG_INFINITY; TOKEN_LEN];
-    for t in all.iter().flat_map(|d| tokens(d)) {
-        for (i, v) in t.iter().enumerate() {
-            token_min[i] = token_min[i].min(*v);
-            token_max[i] = token_max[i].max(*v);
-        }
-    }
+    let all_tokens: Vec<[f32; TOKEN_LEN]> = all.iter().flat_map(|d| tokens(d)).collect();
+    let (mean, std) = normaliser(&all_tokens);
+    let TokenRange {
+        min: token_min,
+        max: token_max,
+    } = TokenRange::of(&all_tokens);
     let caps = log_cost_caps(all);
     let train_caps = cfg.cap_in_training.then_some(caps.as_slice());
     let mut surrogate = Surrogate {
@@ -302,12 +297,7 @@ pub fn train(all: &[&Design], splits: &[Split<'_>], cfg: &TrainConfig) -> (Surro
         token_max,
         residuals: Vec::new(),
         provenance: String::new(),
-        kind_ranges: KindRange::of(
-            all.iter()
-                .flat_map(|d| tokens(d))
-                .collect::<Vec<_>>()
-                .iter(),
-        ),
+        kind_ranges: TokenRange::per_kind(&all_tokens),
     };
     let mut logs = Vec::new();
     let mut residuals = vec![Vec::new(); N_TARGETS];
