@@ -340,6 +340,9 @@ struct TrainKnobs {
     /// Clamp per-layer log-costs at the model's cap during training as well.
     #[arg(long)]
     cap_in_training: bool,
+    /// Training loss on ln(1 + target): mse, or l1 (closer to SMAPE).
+    #[arg(long, value_enum, default_value_t = zest::train::TrainConfig::default().loss)]
+    loss: zest::train::LossKind,
 }
 
 impl TrainKnobs {
@@ -353,6 +356,7 @@ impl TrainKnobs {
             max_steps: self.max_steps,
             patience: self.patience,
             cap_in_training: self.cap_in_training,
+            loss: self.loss,
         }
     }
 }

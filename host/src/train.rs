@@ -32,6 +32,18 @@ pub struct TrainConfig {
     /// Clamp per-layer log-costs at the cap while training too (else only
     /// at inference).
     pub cap_in_training: bool,
+    /// What the log-space error is scored by.
+    pub loss: LossKind,
+}
+
+/// How training scores the error e = ln(1 + estimate) − ln(1 + truth).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+pub enum LossKind {
+    /// Mean of e²: large misses dominate.
+    Mse,
+    /// Mean of |e|: every design pulls with the same force, close to what
+    /// SMAPE scores (|e| ≈ SMAPE for small errors).
+    L1,
 }
 
 impl Default for TrainConfig {
@@ -45,6 +57,7 @@ impl Default for TrainConfig {
             seed: 1,
             members: 5,
             cap_in_training: false,
+            loss: LossKind::Mse,
         }
     }
 }
@@ -56,7 +69,7 @@ pub struct TrainLog {
     pub steps: usize,
     /// Step with the best validation loss.
     pub best_step: usize,
-    /// Best validation loss (mean squared log error).
+    /// Best validation loss (the training loss, on the validation designs).
     pub best_val_loss: f64,
     /// Training loss at the best step.
     pub train_loss: f64,
@@ -202,9 +215,13 @@ fn predict_log(net: &Net, b: &Batch) -> Tensor<2> {
     totals.log1p()
 }
 
-fn loss(net: &Net, b: &Batch) -> Tensor<1> {
+fn loss(net: &Net, b: &Batch, kind: LossKind) -> Tensor<1> {
     let err = (predict_log(net, b) - b.y.clone()) * b.mask.clone();
-    err.powf_scalar(2.0).sum() / b.mask.clone().sum().clamp_min(1.0)
+    let per = match kind {
+        LossKind::Mse => err.powf_scalar(2.0),
+        LossKind::L1 => err.abs(),
+    };
+    per.sum() / b.mask.clone().sum().clamp_min(1.0)
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
@@ -375,13 +392,13 @@ fn train_member(
     let mut best = (f64::INFINITY, 0usize, f64::NAN, net.clone());
     let mut step = 0;
     while step < cfg.max_steps {
-        let l = loss(&net, tb);
+        let l = loss(&net, tb, cfg.loss);
         let train_loss = scalar(l.clone().detach());
         let grads = GradientsParams::from_grads(l.backward(), &net);
         net = opt.step(cfg.learning_rate, net, grads);
         step += 1;
         let val_loss = match vb {
-            Some(vb) => scalar(loss(&net, vb).detach()),
+            Some(vb) => scalar(loss(&net, vb, cfg.loss).detach()),
             None => train_loss,
         };
         if val_loss < best.0 {
