@@ -35,7 +35,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the token layout.
-pub const SCHEMA_VERSION: u16 = 2;
+pub const SCHEMA_VERSION: u16 = 3;
 
 /// What a layer computes (one-hot in the token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -60,7 +60,8 @@ pub enum Kind {
 /// Number of [`Kind`]s.
 pub const KINDS: usize = 7;
 
-/// Activation family (one-hot in the token).
+/// Activation family (in the token: its own slot, and a softmax also sets
+/// [`Act::Table`]'s, since it is built from look-up tables too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[repr(u8)]
 pub enum Act {
@@ -144,7 +145,10 @@ pub mod slot {
     use super::{ACTS, FAMILIES, KINDS};
     /// One-hot [`super::Kind`], `KINDS` slots.
     pub const KIND: usize = 0;
-    /// One-hot [`super::Act`], `ACTS` slots.
+    /// [`super::Act`], `ACTS` slots: one-hot, except that a softmax also
+    /// sets the `Table` slot (its exp and inverse tables cost what the
+    /// element-wise tables do, and few records have a softmax to learn
+    /// that from).
     pub const ACT: usize = KIND + KINDS;
     /// log2(1 + n_in).
     pub const LOG_N_IN: usize = ACT + ACTS;
@@ -177,8 +181,16 @@ pub mod slot {
     /// log2 of the accumulator stride `⌈rf / n_in⌉` of the `rf > n_in`
     /// kernels (how many outputs each multiplier visits), else 0.
     pub const LOG_OUTSCALE: usize = RF_REGIME + 3;
+    /// log2(1 + multipliers × outputs) for the `rf > n_in` kernels whose
+    /// accumulator stride is 3 or more, else 0: each multiplier then adds
+    /// into an accumulator picked at run time among all `n_out` (a full
+    /// multiplexer per multiplier; the U250 sweep's LUTs follow about
+    /// 10 × multipliers × outputs there), while at stride 2 Vivado HLS
+    /// resolves the choice to two accumulators (about 90 LUTs per
+    /// multiplier plus an input multiplexer).
+    pub const LOG_ACC_MUX: usize = LOG_OUTSCALE + 1;
     /// log2(1 + window positions).
-    pub const LOG_POSITIONS: usize = LOG_OUTSCALE + 1;
+    pub const LOG_POSITIONS: usize = LOG_ACC_MUX + 1;
     /// Kernel size / 8.
     pub const KERNEL: usize = LOG_POSITIONS + 1;
     /// Weight bits / 16.
@@ -277,6 +289,7 @@ pub fn slot_name(i: usize) -> &'static str {
         LOG_TABLE_PRIOR => "log2(1 + activation table BRAM18)",
         _ if (RF_REGIME..RF_REGIME + 3).contains(&i) => "Resource dense kernel (rf vs n_in)",
         LOG_OUTSCALE => "log2(accumulator stride)",
+        LOG_ACC_MUX => "log2(1 + accumulator multiplexer inputs)",
         LOG_POSITIONS => "log2(1 + window positions)",
         KERNEL => "kernel size",
         WEIGHT_BITS => "weight width",
@@ -350,6 +363,9 @@ impl LayerFacts {
         let mut t = [0f32; TOKEN_LEN];
         t[slot::KIND + self.kind as usize] = 1.0;
         t[slot::ACT + self.act as usize] = 1.0;
+        if self.act == Act::Softmax {
+            t[slot::ACT + Act::Table as usize] = 1.0;
+        }
         t[slot::LOG_N_IN] = log2p1(f64::from(self.n_in));
         t[slot::LOG_N_OUT] = log2p1(f64::from(self.n_out));
         let zero_frac = if self.n_weights > 0 {
@@ -385,7 +401,11 @@ impl LayerFacts {
             };
             t[slot::RF_REGIME + regime] = 1.0;
             if rf > n_in {
-                t[slot::LOG_OUTSCALE] = libm_log2(rf.div_ceil(n_in) as f64) as f32;
+                let stride = rf.div_ceil(n_in);
+                t[slot::LOG_OUTSCALE] = libm_log2(stride as f64) as f32;
+                if stride >= 3 {
+                    t[slot::LOG_ACC_MUX] = log2p1(nonzero_mult / rf as f64 * f64::from(self.n_out));
+                }
             }
         }
         t[slot::LOG_POSITIONS] = log2p1(f64::from(self.positions));
@@ -500,6 +520,35 @@ mod tests {
             t[slot::RF_REGIME..slot::RF_REGIME + 3].iter().sum::<f32>(),
             0.0
         );
+    }
+
+    #[test]
+    fn accumulator_multiplexers_from_stride_three() {
+        // 128x128 at RF 512: stride 4, 32 multipliers each picking among
+        // 128 accumulators.
+        let t = dense(128, 128, 512, true).token();
+        assert_eq!(t[slot::LOG_ACC_MUX], log2p1(32.0 * 128.0));
+        // 256x256 at RF 512: stride 2, no full multiplexer.
+        let t = dense(256, 256, 512, true).token();
+        assert_eq!(t[slot::LOG_OUTSCALE], 1.0);
+        assert_eq!(t[slot::LOG_ACC_MUX], 0.0);
+        // rf <= n_in, and the Latency strategy: none either.
+        assert_eq!(dense(96, 64, 64, true).token()[slot::LOG_ACC_MUX], 0.0);
+        assert_eq!(dense(128, 128, 512, false).token()[slot::LOG_ACC_MUX], 0.0);
+    }
+
+    #[test]
+    fn a_softmax_is_a_table_activation_too() {
+        let mut f = dense(5, 5, 1, false);
+        f.kind = Kind::Activation;
+        f.act = Act::Softmax;
+        let t = f.token();
+        assert_eq!(t[slot::ACT + Act::Softmax as usize], 1.0);
+        assert_eq!(t[slot::ACT + Act::Table as usize], 1.0);
+        assert_eq!(t[slot::ACT + Act::Relu as usize], 0.0);
+        assert_eq!(t[slot::LOG_TABLE_PRIOR], log2p1(5.0));
+        f.act = Act::Relu;
+        assert_eq!(f.token()[slot::ACT + Act::Table as usize], 0.0);
     }
 
     #[test]

@@ -57,7 +57,7 @@ impl Default for TrainConfig {
             seed: 1,
             members: 5,
             cap_in_training: false,
-            loss: LossKind::Mse,
+            loss: LossKind::L1,
         }
     }
 }
