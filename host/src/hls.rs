@@ -598,7 +598,8 @@ pub fn compare(
 
 /// The accelerator as an hls4ml design, for zest's own estimator: per
 /// member its dense layers with their QHS types and reuse factors, under
-/// the Resource strategy on the PYNQ-Z2's part at 100 MHz.
+/// the Resource strategy on the PYNQ-Z2's part, scheduled for
+/// [`ESTIMATE_CLOCK_NS`] (the project itself runs at 100 MHz).
 pub fn accelerator_design(model: &FixedModel<'_>) -> Design {
     let h = usize::from(model.hidden);
     let prec = |t: &FixedType| Precision {

@@ -148,8 +148,8 @@ fn print_qhs(r: &QhsReport, out: &Path, accel: &zest::estimate::EstimateReport) 
     }
     let t = &accel.targets;
     println!(
-        "accelerator on {} at 100 MHz, estimated by zest: LUT {:.0}  FF {:.0}  DSP {:.0}  BRAM18 {:.0}  latency {:.0} cycles  II {:.0}",
-        accel.config.part, t.lut, t.ff, t.dsp, t.bram18, t.latency_cycles, t.ii
+        "accelerator on {} for 100 MHz, estimated by zest at a {} ns schedule: LUT {:.0}  FF {:.0}  DSP {:.0}  BRAM18 {:.0}  latency {:.0} cycles  II {:.0}",
+        accel.config.part, accel.config.clock_ns, t.lut, t.ff, t.dsp, t.bram18, t.latency_cycles, t.ii
     );
     if let Some(u) = accel.utilisation {
         println!(
