@@ -23,7 +23,11 @@
 //! * activations with tables (sigmoid, tanh, ELU) keep one dual-port table
 //!   per two elements, softmax an exp and an inverse table (`n` blocks in
 //!   all, checked against the Zynq MLPs and hls4ml's baselines: the prior in
-//!   [`slot::LOG_TABLE_PRIOR`]); ReLU only comparators.
+//!   [`slot::LOG_TABLE_PRIOR`]); ReLU only comparators;
+//! * in the Resource kernels for `rf > n_in`, each multiplier adds into an
+//!   accumulator chosen at run time; from a stride of 3 outputs per
+//!   multiplier on, that is a multiplexer over all outputs
+//!   ([`slot::LOG_ACC_MUX`]), and it dominates the LUT count.
 //!
 //! Counts enter as log2(1 + x), so the token's range stays small for any
 //! network size. Bump [`SCHEMA_VERSION`] on any change to the layout or the
