@@ -269,7 +269,7 @@ pub fn slot_name(i: usize) -> &'static str {
     const ACT_NAMES: [&str; ACTS] = [
         "activation: linear",
         "activation: ReLU",
-        "activation: table (sigmoid/tanh/ELU)",
+        "activation: table (sigmoid/tanh/ELU, softmax)",
         "activation: softmax",
     ];
     const FAMILY_NAMES: [&str; FAMILIES] = [
@@ -379,8 +379,9 @@ impl LayerFacts {
         };
         let nonzero_mult = self.n_mult as f64 * (1.0 - zero_frac);
         let rf = f64::from(self.reuse_factor.max(1));
+        let mult_units = nonzero_mult / rf;
         t[slot::LOG_MULT] = log2p1(nonzero_mult);
-        t[slot::LOG_MULT_UNITS] = log2p1(nonzero_mult / rf);
+        t[slot::LOG_MULT_UNITS] = log2p1(mult_units);
         t[slot::LOG_WEIGHTS] = log2p1(self.n_weights as f64);
         t[slot::LOG_WEIGHT_BITS_TOTAL] =
             log2p1(self.n_weights as f64 * f64::from(self.weight_bits));
@@ -408,7 +409,7 @@ impl LayerFacts {
                 let stride = rf.div_ceil(n_in);
                 t[slot::LOG_OUTSCALE] = libm_log2(stride as f64) as f32;
                 if stride >= 3 {
-                    t[slot::LOG_ACC_MUX] = log2p1(nonzero_mult / rf as f64 * f64::from(self.n_out));
+                    t[slot::LOG_ACC_MUX] = log2p1(mult_units * f64::from(self.n_out));
                 }
             }
         }

@@ -376,7 +376,8 @@ pub fn estimate(
     model_name: &str,
     upper: Option<f64>,
 ) -> EstimateReport {
-    let e = model.estimate(design);
+    let design_tokens = tokens(design);
+    let e = model.estimate_tokens(&design_tokens);
     let targets = round_targets(&e.targets);
     let mut warnings = Vec::new();
     let upper = upper.and_then(|q| {
@@ -392,9 +393,9 @@ pub fn estimate(
         b
     });
     let utilisation = utilisation(&design.part, &targets);
-    for (l, t) in design.layers.iter().zip(tokens(design)) {
+    for (l, t) in design.layers.iter().zip(&design_tokens) {
         let out: Vec<String> = model
-            .range_violations(&t)
+            .range_violations(t)
             .into_iter()
             .map(|(slot, range)| describe_violation(slot, t[slot], range))
             .collect();

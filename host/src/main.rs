@@ -433,14 +433,21 @@ enum BoardCommand {
 
 impl Conn {
     fn connect(&self) -> anyhow::Result<BoardClient> {
-        let spec: PortSpec = self.port.parse()?;
-        let patience = Patience {
-            timeout: Duration::from_millis(self.timeout_ms),
-            retries: self.retries,
-            ..Patience::default()
-        };
-        Ok(BoardClient::connect(&spec, patience)?)
+        connect_board(
+            &self.port,
+            Patience {
+                timeout: Duration::from_millis(self.timeout_ms),
+                retries: self.retries,
+                ..Patience::default()
+            },
+        )
     }
+}
+
+/// Opens the board at `port` (`tcp:`, `unix:` or a serial device).
+fn connect_board(port: &str, patience: Patience) -> anyhow::Result<BoardClient> {
+    let spec: PortSpec = port.parse()?;
+    Ok(BoardClient::connect(&spec, patience)?)
 }
 
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {

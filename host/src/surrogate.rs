@@ -294,8 +294,13 @@ impl Surrogate {
 
     /// Estimates a design.
     pub fn estimate(&self, d: &Design) -> Estimate {
-        let per_layer: Vec<[f64; N_TARGETS]> =
-            tokens(d).iter().map(|t| self.layer_costs(t)).collect();
+        self.estimate_tokens(&tokens(d))
+    }
+
+    /// Estimates a design from its layer tokens (for callers that need the
+    /// tokens as well, so the design is tokenised once).
+    pub fn estimate_tokens(&self, tokens: &[[f32; TOKEN_LEN]]) -> Estimate {
+        let per_layer: Vec<[f64; N_TARGETS]> = tokens.iter().map(|t| self.layer_costs(t)).collect();
         let mut total = [0f64; N_TARGETS];
         for l in &per_layer {
             for (t, (acc, v)) in total.iter_mut().zip(l).enumerate() {

@@ -4,10 +4,9 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use zest::client::{BoardClient, Patience};
-use zest::link::PortSpec;
+use zest::client::Patience;
 
-use super::{deploy, print_json, HlsArgs, TrainKnobs};
+use super::{connect_board, deploy, print_json, HlsArgs, TrainKnobs};
 
 /// `zest data`: loads every record format, prints what loaded and what was skipped.
 pub(super) fn data(
@@ -516,12 +515,13 @@ pub(super) fn estimate_cmd(
     let name = model_path.map_or("embedded default".to_string(), |p| p.display().to_string());
     let mut report = estimate(&model, &design, &cfg, &name, upper);
     if let Some((port, fixed)) = board {
-        let spec: PortSpec = port.parse()?;
-        let patience = Patience {
-            timeout: Duration::from_secs(10),
-            ..Patience::default()
-        };
-        let mut client = BoardClient::connect(&spec, patience)?;
+        let mut client = connect_board(
+            port,
+            Patience {
+                timeout: Duration::from_secs(10),
+                ..Patience::default()
+            },
+        )?;
         deploy::estimate_on_board(
             &mut report,
             &design,
