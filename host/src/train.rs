@@ -558,6 +558,27 @@ mod tests {
     }
 
     #[test]
+    fn losses_score_the_log_error_as_named() {
+        let designs: Vec<Design> = [1u32, 2, 4].map(|rf| design(&[16, 8], rf, rf > 1)).into();
+        let refs: Vec<&Design> = designs.iter().collect();
+        let device = Device::flex();
+        let cfg = TrainConfig::default();
+        let net = Net::new(&cfg, TOKEN_LEN, &device);
+        let (mean, std) = normaliser(&refs.iter().flat_map(|d| tokens(d)).collect::<Vec<_>>());
+        let b = batch(&refs, &mean, &std, None, &device);
+        let err: Vec<f32> = (predict_log(&net, &b) - b.y.clone())
+            .into_data()
+            .try_to_vec()
+            .expect("f32");
+        let n = err.len() as f64;
+        let l1 = err.iter().map(|e| f64::from(e.abs())).sum::<f64>() / n;
+        let mse = err.iter().map(|e| f64::from(e * e)).sum::<f64>() / n;
+        assert!((scalar(loss(&net, &b, LossKind::L1)) - l1).abs() < 1e-4 * l1.max(1.0));
+        assert!((scalar(loss(&net, &b, LossKind::Mse)) - mse).abs() < 1e-4 * mse.max(1.0));
+        assert!((l1 - mse).abs() > 1e-3, "the two losses differ here");
+    }
+
+    #[test]
     fn plain_inference_matches_burn_and_training_reduces_the_loss() {
         let designs: Vec<Design> = [[16u32, 32, 8], [8, 8, 4], [32, 16, 16], [64, 8, 2]]
             .iter()
