@@ -168,17 +168,40 @@ pub fn report(
     }
 }
 
-/// Fold (0..k) of each design, by group: groups are shuffled with `seed`
-/// and dealt round-robin, so a network's configurations share a fold.
+/// Fold (0..k) of each design, by group, so a network's configurations
+/// share a fold; stratified by data set: each data set's groups are
+/// shuffled with `seed` and dealt round-robin, the deal going on from fold
+/// to fold across data sets, so every fold holds about 1/k of every data
+/// set's networks. (Dealing all groups at once let one fold take most
+/// of a small data set, the hls4ml baselines, say, whose designs then had
+/// nothing like them left to train on: a test of luck, not of the model.)
 pub fn group_folds(designs: &[&Design], k: usize, seed: u64) -> Vec<usize> {
-    let mut groups: Vec<&str> = designs.iter().map(|d| d.group.as_str()).collect();
-    groups.sort_unstable();
-    groups.dedup();
+    let k = k.max(1);
+    let mut by_dataset: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for d in designs {
+        by_dataset
+            .entry(d.provenance.dataset.as_str())
+            .or_default()
+            .push(d.group.as_str());
+    }
     let mut rng = fastrand::Rng::with_seed(seed);
-    rng.shuffle(&mut groups);
+    let mut fold_of: std::collections::HashMap<&str, usize> = Default::default();
+    let mut next = 0;
+    for groups in by_dataset.values_mut() {
+        groups.sort_unstable();
+        groups.dedup();
+        rng.shuffle(groups);
+        for g in groups.iter() {
+            // A group spread over two data sets keeps its first fold.
+            fold_of.entry(g).or_insert_with(|| {
+                next += 1;
+                (next - 1) % k
+            });
+        }
+    }
     designs
         .iter()
-        .map(|d| groups.iter().position(|g| *g == d.group).unwrap_or(0) % k.max(1))
+        .map(|d| fold_of.get(d.group.as_str()).copied().unwrap_or(0))
         .collect()
 }
 
@@ -423,5 +446,61 @@ pub fn suite(
         realistic,
         extrapolation,
         extrapolation_depth: depth,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::synthetic_design;
+
+    /// `n_groups` networks of `per_group` configurations each, in `dataset`.
+    fn designs(dataset: &str, n_groups: usize, per_group: usize) -> Vec<Design> {
+        (0..n_groups * per_group)
+            .map(|i| {
+                let mut d = synthetic_design(&format!("{dataset}-{i}"), Vec::new(), false);
+                d.group = format!("{dataset}:net{}", i / per_group);
+                d.provenance.dataset = dataset.into();
+                d
+            })
+            .collect()
+    }
+
+    #[test]
+    fn folds_keep_groups_together_and_spread_every_data_set() {
+        let mut all = designs("big", 60, 3);
+        all.extend(designs("small", 9, 4));
+        all.extend(designs("tiny", 3, 2));
+        let refs: Vec<&Design> = all.iter().collect();
+        for seed in 1..=5 {
+            let folds = group_folds(&refs, 5, seed);
+            let mut fold_of_group = std::collections::HashMap::new();
+            for (d, f) in refs.iter().zip(&folds) {
+                assert!(*f < 5);
+                let first = *fold_of_group.entry(d.group.clone()).or_insert(*f);
+                assert_eq!(first, *f, "group {} split across folds", d.group);
+            }
+            // Every fold holds 1 or 2 of the 9 small networks, and the
+            // 3 tiny networks lie in 3 different folds.
+            for (dataset, lo, hi) in [("small", 1, 2), ("big", 12, 12)] {
+                for f in 0..5 {
+                    let n = fold_of_group
+                        .iter()
+                        .filter(|(g, v)| g.starts_with(dataset) && **v == f)
+                        .count();
+                    assert!((lo..=hi).contains(&n), "{dataset}: fold {f} has {n}");
+                }
+            }
+            let mut tiny: Vec<usize> = fold_of_group
+                .iter()
+                .filter(|(g, _)| g.starts_with("tiny"))
+                .map(|(_, v)| *v)
+                .collect();
+            tiny.sort_unstable();
+            tiny.dedup();
+            assert_eq!(tiny.len(), 3);
+        }
+        // The seed changes the deal.
+        assert_ne!(group_folds(&refs, 5, 1), group_folds(&refs, 5, 2));
     }
 }
