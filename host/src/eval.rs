@@ -186,17 +186,17 @@ pub fn group_folds(designs: &[&Design], k: usize, seed: u64) -> Vec<usize> {
     }
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut fold_of: std::collections::HashMap<&str, usize> = Default::default();
-    let mut next = 0;
+    let mut dealt = 0;
     for groups in by_dataset.values_mut() {
         groups.sort_unstable();
         groups.dedup();
         rng.shuffle(groups);
         for g in groups.iter() {
             // A group spread over two data sets keeps its first fold.
-            fold_of.entry(g).or_insert_with(|| {
-                next += 1;
-                (next - 1) % k
-            });
+            if !fold_of.contains_key(g) {
+                fold_of.insert(g, dealt % k);
+                dealt += 1;
+            }
         }
     }
     designs
