@@ -29,6 +29,9 @@
 //!   multiplier on, that is a multiplexer over all outputs
 //!   ([`slot::LOG_ACC_MUX`]), and it dominates the LUT count.
 //!
+//! The crate also names the surrogate's outputs: the six [`Target`]s, in
+//! the one order every per-target array uses on both ends of the wire.
+//!
 //! Counts enter as log2(1 + x), so the token's range stays small for any
 //! network size. Bump [`SCHEMA_VERSION`] on any change to the layout or the
 //! meaning of a slot; models record the version they were trained on.
@@ -40,6 +43,65 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the token layout.
 pub const SCHEMA_VERSION: u16 = 3;
+
+/// One of the six synthesis targets the surrogate estimates, in the order
+/// every per-target array uses (host, fixed-point model, wire, HLS top).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum Target {
+    /// Look-up tables.
+    Lut = 0,
+    /// Flip-flops.
+    Ff = 1,
+    /// DSP slices.
+    Dsp = 2,
+    /// Block RAM, in 18 Kb blocks.
+    Bram18 = 3,
+    /// Worst-case latency, clock cycles.
+    LatencyCycles = 4,
+    /// Initiation interval, clock cycles: the one target a design takes as
+    /// the maximum over its layers (the slowest layer sets the pace); the
+    /// others are sums.
+    Ii = 5,
+}
+
+/// Number of [`Target`]s.
+pub const N_TARGETS: usize = 6;
+
+/// Index of [`Target::Ii`], the target aggregated by maximum.
+pub const II: usize = Target::Ii as usize;
+
+impl Target {
+    /// Every target, in index order.
+    pub const ALL: [Target; N_TARGETS] = [
+        Target::Lut,
+        Target::Ff,
+        Target::Dsp,
+        Target::Bram18,
+        Target::LatencyCycles,
+        Target::Ii,
+    ];
+
+    /// Stable snake_case names, in index order (JSON keys, CSV columns).
+    pub const NAMES: [&'static str; N_TARGETS] =
+        ["lut", "ff", "dsp", "bram18", "latency_cycles", "ii"];
+
+    /// Position in per-target arrays.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Stable snake_case name.
+    pub const fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// Whether a design takes the maximum over its layers (II) rather than
+    /// the sum.
+    pub const fn is_max(self) -> bool {
+        matches!(self, Target::Ii)
+    }
+}
 
 /// What a layer computes (one-hot in the token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -240,17 +302,31 @@ pub fn kind_index(token: &[f32; TOKEN_LEN]) -> Option<usize> {
     (0..KINDS).find(|&k| token[slot::KIND + k] == 1.0)
 }
 
+/// Slots stored scaled, with the divisor [`LayerFacts::token`] applies and
+/// the unit of the unscaled value: the one table both the token and the
+/// words shown to users ([`slot_unit`]) read.
+const SCALED: [(usize, f32, &str); 7] = [
+    (slot::KERNEL, 8.0, ""),
+    (slot::WEIGHT_BITS, 16.0, " bits"),
+    (slot::INPUT_BITS, 16.0, " bits"),
+    (slot::RESULT_BITS, 16.0, " bits"),
+    (slot::ACCUM_BITS, 16.0, " bits"),
+    (slot::PRODUCT_BITS, 256.0, " bits²"),
+    (slot::CLOCK, 10.0, " ns"),
+];
+
 /// How to show slot `i`'s value to a user: the factor that undoes the
 /// slot's scaling, and the unit (`(1.0, "")` for slots shown as stored).
 pub fn slot_unit(i: usize) -> (f32, &'static str) {
-    match i {
-        slot::WEIGHT_BITS | slot::INPUT_BITS | slot::RESULT_BITS | slot::ACCUM_BITS => {
-            (16.0, " bits")
-        }
-        slot::CLOCK => (10.0, " ns"),
-        slot::KERNEL => (8.0, ""),
-        _ => (1.0, ""),
-    }
+    SCALED
+        .iter()
+        .find(|(s, _, _)| *s == i)
+        .map_or((1.0, ""), |(_, k, unit)| (*k, *unit))
+}
+
+/// Stores `value` in slot `i`, scaled as [`SCALED`] says.
+fn put(t: &mut [f32; TOKEN_LEN], i: usize, value: f32) {
+    t[i] = value / slot_unit(i).0;
 }
 
 /// What slot `i` holds, in words a user can act on (for warnings that name
@@ -300,7 +376,7 @@ pub fn slot_name(i: usize) -> &'static str {
         INPUT_BITS => "input width",
         RESULT_BITS => "result width",
         ACCUM_BITS => "accumulator width",
-        PRODUCT_BITS => "product width (weight × input bits) / 256",
+        PRODUCT_BITS => "product width (weight × input bits)",
         DSP_SHAPED => "product fits a DSP48",
         RESOURCE => "Resource strategy",
         STREAM => "io_stream",
@@ -414,12 +490,16 @@ impl LayerFacts {
             }
         }
         t[slot::LOG_POSITIONS] = log2p1(f64::from(self.positions));
-        t[slot::KERNEL] = f32::from(self.kernel) / 8.0;
-        t[slot::WEIGHT_BITS] = f32::from(self.weight_bits) / 16.0;
-        t[slot::INPUT_BITS] = f32::from(self.input_bits) / 16.0;
-        t[slot::RESULT_BITS] = f32::from(self.result_bits) / 16.0;
-        t[slot::ACCUM_BITS] = f32::from(self.accum_bits) / 16.0;
-        t[slot::PRODUCT_BITS] = f32::from(self.weight_bits) * f32::from(self.input_bits) / 256.0;
+        put(&mut t, slot::KERNEL, f32::from(self.kernel));
+        put(&mut t, slot::WEIGHT_BITS, f32::from(self.weight_bits));
+        put(&mut t, slot::INPUT_BITS, f32::from(self.input_bits));
+        put(&mut t, slot::RESULT_BITS, f32::from(self.result_bits));
+        put(&mut t, slot::ACCUM_BITS, f32::from(self.accum_bits));
+        put(
+            &mut t,
+            slot::PRODUCT_BITS,
+            f32::from(self.weight_bits) * f32::from(self.input_bits),
+        );
         let (a, b) = if self.weight_bits >= self.input_bits {
             (self.weight_bits, self.input_bits)
         } else {
@@ -431,7 +511,7 @@ impl LayerFacts {
         t[slot::STREAM] = f32::from(u8::from(self.stream));
         t[slot::FABRIC] = f32::from(u8::from(self.fabric_mult));
         t[slot::FAMILY + self.family as usize] = 1.0;
-        t[slot::CLOCK] = self.clock_ns / 10.0;
+        put(&mut t, slot::CLOCK, self.clock_ns);
         t[slot::FIRST] = f32::from(u8::from(self.first));
         t[slot::LAST] = f32::from(u8::from(self.last));
         t[slot::ONE] = 1.0;
@@ -478,6 +558,7 @@ mod tests {
         assert_eq!(slot_name(slot::RESULT_BITS), "result width");
         assert_eq!(slot_unit(slot::RESULT_BITS), (16.0, " bits"));
         assert_eq!(slot_unit(slot::LOG_N_IN), (1.0, ""));
+        assert_eq!(slot_unit(slot::CLOCK), (10.0, " ns"));
         assert_eq!(slot_name(slot::FAMILY), "part family: 7-series/Zynq-7000");
     }
 

@@ -10,7 +10,7 @@
 //! design fall back to the soft model. QEMU models no PL, so this path runs
 //! on a board only.
 
-use zest_proto::pl;
+use zest_proto::{pl, N_TARGETS};
 
 use crate::mmio::Reg;
 
@@ -69,7 +69,12 @@ impl Accel {
     /// One design: `tokens` (slots of `slot_bytes` each, `n_slots` per
     /// token) through the PL. `None` if it does not fit or the PL did not
     /// finish in time.
-    pub fn run(&self, tokens: &[u8], slot_bytes: usize, n_slots: usize) -> Option<[i64; 6]> {
+    pub fn run(
+        &self,
+        tokens: &[u8],
+        slot_bytes: usize,
+        n_slots: usize,
+    ) -> Option<[i64; N_TARGETS]> {
         let n_words = tokens.len() / slot_bytes.max(1);
         let n_layers = n_words / n_slots.max(1);
         if n_words > MAX_TOKENS * MAX_SLOTS || n_layers == 0 || slot_bytes > 4 {
@@ -97,7 +102,7 @@ impl Accel {
         if !wait(pl::ACCEL_BASE + pl::CTRL_OFFSET, pl::CTRL_AP_DONE) {
             return None;
         }
-        let mut out = [0i64; 6];
+        let mut out = [0i64; N_TARGETS];
         for (t, o) in out.iter_mut().enumerate() {
             let base = pl::ACCEL_BASE + pl::RESULT_OFFSET + t * pl::RESULT_STRIDE;
             let lo = u64::from(reg(base).read());

@@ -3,14 +3,12 @@
 //! by the bit-exact soft model (zest-fixed, the same code the host runs).
 
 use zest_fixed::model::{elem_bytes, raw_at, FixedModel, MAX_WIDTH, N_TARGETS};
-use zest_proto::{Engine, EstimateRequest, Refusal, MAX_DESIGNS_PER_REQUEST};
+use zest_proto::{totals, Engine, EstimateRequest, Refusal, MAX_DESIGNS_PER_REQUEST};
 
 use crate::accel::Accel;
 
-/// Bytes of one design's totals in the reply.
-pub const TOTALS_BYTES: usize = N_TARGETS * 8;
 /// Reply buffer: every design's totals.
-pub const OUT_LEN: usize = MAX_DESIGNS_PER_REQUEST * TOTALS_BYTES;
+pub const OUT_LEN: usize = MAX_DESIGNS_PER_REQUEST * totals::DESIGN;
 
 /// Checks the request against the model; returns the token length in bytes.
 fn validate(model: &FixedModel<'_>, req: &EstimateRequest<'_>) -> Result<usize, Refusal> {
@@ -56,11 +54,12 @@ pub fn run(
         Engine::Soft
     };
     let mut at = 0usize;
+    let mut used = 0usize;
     for (d, n) in req.layers.iter().enumerate() {
-        let mut totals = [0i64; N_TARGETS];
+        let mut sums = [0i64; N_TARGETS];
         if d == 0 {
             if let Some(c) = req.carry {
-                totals = c.map(|v| v as i64);
+                sums = c.map(|v| v as i64);
             }
         }
         let design = &req.tokens[at..at + usize::from(*n) * token_bytes];
@@ -77,7 +76,7 @@ pub fn run(
         }
         let pl = accel.and_then(|a| a.run(design, sb, n_slots));
         match pl {
-            Some(t) => model.accumulate(&mut totals, &t),
+            Some(t) => model.accumulate(&mut sums, &t),
             None => {
                 engine = Engine::Soft;
                 for t in design.chunks_exact(token_bytes) {
@@ -87,14 +86,11 @@ pub fn run(
                     let c = model
                         .layer_costs(&token[..n_slots])
                         .map_err(|_| Refusal::BadTokens)?;
-                    model.accumulate(&mut totals, &c);
+                    model.accumulate(&mut sums, &c);
                 }
             }
         }
-        let o = &mut out[d * TOTALS_BYTES..(d + 1) * TOTALS_BYTES];
-        for (k, v) in totals.iter().enumerate() {
-            o[k * 8..k * 8 + 8].copy_from_slice(&(*v as u64).to_le_bytes());
-        }
+        used = totals::write(out, d, &sums.map(|v| v as u64));
     }
-    Ok((engine, req.layers.len() * TOTALS_BYTES))
+    Ok((engine, used))
 }

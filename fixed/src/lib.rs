@@ -251,9 +251,10 @@ pub struct DenseTypes {
 }
 
 /// Why a kernel refused its arguments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum KernelError {
     /// A slice is shorter than the layer needs.
+    #[error("a slice is shorter than the layer needs")]
     ShortSlice,
 }
 

@@ -32,10 +32,9 @@ use crate::{table_index, FixedType, KernelError, Overflow, Quant};
 pub const MAGIC: [u8; 4] = *b"ZFXM";
 /// Version of the encoding and of the computation it describes.
 pub const FORMAT_VERSION: u16 = 1;
-/// Targets per layer and per design (LUT, FF, DSP, BRAM18, latency, II).
-pub const N_TARGETS: usize = 6;
-/// Index of II (aggregated by max; the others by sum).
-pub const II: usize = 5;
+/// Targets per layer and per design, and the index of II (aggregated by
+/// max; the others by sum): the feature schema's [`zest_features::Target`]s.
+pub use zest_features::{II, N_TARGETS};
 /// Most dense layers a model may hold (members × (hidden + 2)).
 pub const MAX_LAYERS: usize = 48;
 /// Widest layer (inputs or outputs).
@@ -140,38 +139,26 @@ pub struct FixedModel<'a> {
 }
 
 /// Why a model was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ModelError {
     /// Not a zest fixed-point model (magic).
+    #[error("not a zest fixed-point model (bad magic)")]
     Magic,
     /// The bytes do not hash to the id they carry (damaged or cut).
+    #[error("model bytes do not match their hash (damaged or cut)")]
     Hash,
     /// Written by another format version.
+    #[error("model format v{0}, this build reads v{FORMAT_VERSION}: re-run `zest quantize`")]
     Format(u16),
     /// The postcard body does not decode.
+    #[error("model body does not decode")]
     Decode,
     /// Layer shapes, types or table size are inconsistent.
+    #[error("model layers, types or table are inconsistent")]
     Shape,
     /// A token's length or a slot's value does not fit the input type.
+    #[error("token length or value does not fit the model's input type")]
     Token,
-}
-
-impl core::fmt::Display for ModelError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ModelError::Magic => f.write_str("not a zest fixed-point model (bad magic)"),
-            ModelError::Hash => f.write_str("model bytes do not match their hash (damaged or cut)"),
-            ModelError::Format(v) => write!(
-                f,
-                "model format v{v}, this build reads v{FORMAT_VERSION}: re-run `zest quantize`"
-            ),
-            ModelError::Decode => f.write_str("model body does not decode"),
-            ModelError::Shape => f.write_str("model layers, types or table are inconsistent"),
-            ModelError::Token => {
-                f.write_str("token length or value does not fit the model's input type")
-            }
-        }
-    }
 }
 
 impl From<KernelError> for ModelError {
@@ -573,6 +560,12 @@ impl FixedModel<'_> {
         Ok(out)
     }
 }
+
+/// Host side: one design as the model takes it, per layer its token's raw
+/// slots in the model's input type (what the host quantizes, the board
+/// receives and the C simulation reads).
+#[cfg(feature = "std")]
+pub type Tokens = std::vec::Vec<std::vec::Vec<i64>>;
 
 /// Host side: raw values to the little-endian bytes a [`DenseQ`] borrows.
 #[cfg(feature = "std")]

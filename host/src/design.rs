@@ -6,6 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use zest_features::{Target, N_TARGETS};
 
 /// A fixed-point (or integer) type, `ap_fixed<W,I>` and friends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -340,11 +341,29 @@ impl Targets {
         ii: f64::NAN,
     };
 
-    /// Target names, in [`Targets::to_array`] order.
-    pub const NAMES: [&'static str; 6] = ["lut", "ff", "dsp", "bram18", "latency_cycles", "ii"];
+    /// Target names, in [`Targets::to_array`] order ([`Target`] order).
+    pub const NAMES: [&'static str; N_TARGETS] =
+        ["lut", "ff", "dsp", "bram18", "latency_cycles", "ii"];
 
-    /// As an array in [`Targets::NAMES`] order.
-    pub fn to_array(&self) -> [f64; 6] {
+    /// From an array in [`Target`] order.
+    pub fn from_array(v: [f64; N_TARGETS]) -> Self {
+        Targets {
+            lut: v[Target::Lut.index()],
+            ff: v[Target::Ff.index()],
+            dsp: v[Target::Dsp.index()],
+            bram18: v[Target::Bram18.index()],
+            latency_cycles: v[Target::LatencyCycles.index()],
+            ii: v[Target::Ii.index()],
+        }
+    }
+
+    /// One target.
+    pub fn get(&self, t: Target) -> f64 {
+        self.to_array()[t.index()]
+    }
+
+    /// As an array in [`Target`] order.
+    pub fn to_array(&self) -> [f64; N_TARGETS] {
         [
             self.lut,
             self.ff,
@@ -426,19 +445,85 @@ impl Design {
     }
 }
 
-/// Part families zest knows, by name prefix.
-pub fn part_family(part: &str) -> &'static str {
-    let p = part.to_ascii_lowercase();
-    if p.starts_with("xc7z") {
-        "zynq7000"
-    } else if p.starts_with("xcu2") || p.starts_with("xcvu") || p.starts_with("xcu5") {
-        "ultrascale_plus"
-    } else if p.starts_with("xczu") {
-        "zynq_ultrascale_plus"
-    } else if p.starts_with("xc7") {
-        "series7"
-    } else {
-        "other"
+/// hls4ml configuration applied to every layer (hls4ml's `Model` level).
+#[derive(Debug, Clone, Serialize)]
+pub struct HlsConfig {
+    /// Default precision (weights, biases, accumulators, results).
+    pub precision: Precision,
+    /// Reuse factor.
+    pub reuse_factor: u32,
+    /// Strategy.
+    pub strategy: Strategy,
+    /// IO type.
+    pub io_type: IoType,
+    /// FPGA part.
+    pub part: String,
+    /// Clock period, ns.
+    pub clock_ns: f64,
+}
+
+impl Default for HlsConfig {
+    /// hls4ml's defaults, on the PYNQ-Z2's part.
+    fn default() -> Self {
+        Self {
+            precision: Precision::DEFAULT,
+            reuse_factor: 1,
+            strategy: Strategy::Latency,
+            io_type: IoType::IoParallel,
+            part: crate::part::PYNQ_Z2.into(),
+            clock_ns: 5.0,
+        }
+    }
+}
+
+/// Builds the design hls4ml would make of `layers` under `cfg`.
+/// Precisions a QKeras model fixed per layer are kept.
+pub fn design_from_layers(name: &str, layers: Vec<Layer>, cfg: &HlsConfig) -> Design {
+    let layers = layers
+        .into_iter()
+        .map(|mut l| {
+            if l.kind.has_weights() {
+                l.weight.get_or_insert(cfg.precision);
+                l.accum.get_or_insert(cfg.precision);
+                l.reuse_factor = cfg.reuse_factor;
+            }
+            l.result.get_or_insert(cfg.precision);
+            l
+        })
+        .collect();
+    Design {
+        id: name.to_string(),
+        group: name.to_string(),
+        layers,
+        strategy: cfg.strategy,
+        io_type: cfg.io_type,
+        part: cfg.part.clone(),
+        clock_ns: cfg.clock_ns,
+        tool: None,
+        multiplier_impl: None,
+        input: cfg.precision,
+        realistic: true,
+        report: ReportKind::Csynth,
+        targets: Targets::UNKNOWN,
+        per_layer: None,
+        provenance: Provenance {
+            dataset: "user".into(),
+            file: name.into(),
+            position: String::new(),
+        },
+    }
+}
+
+/// The configuration a design was built with (model-wide view).
+pub fn config_of(d: &Design) -> HlsConfig {
+    let weighted = d.layers.iter().find(|l| l.kind.has_weights());
+    HlsConfig {
+        precision: weighted.and_then(|l| l.weight).unwrap_or(d.input),
+        reuse_factor: weighted.map_or(1, |l| l.reuse_factor),
+        strategy: d.strategy,
+        io_type: d.io_type,
+        part: d.part.clone(),
+        clock_ns: d.clock_ns,
     }
 }
 
@@ -477,12 +562,5 @@ mod tests {
         assert_eq!("Resource".parse::<Strategy>().unwrap(), Strategy::Resource);
         assert_eq!("io_stream".parse::<IoType>().unwrap(), IoType::IoStream);
         assert!("fast".parse::<Strategy>().is_err());
-    }
-
-    #[test]
-    fn families() {
-        assert_eq!(part_family("xc7z020clg400-1"), "zynq7000");
-        assert_eq!(part_family("xcu250-figd2104-2L-e"), "ultrascale_plus");
-        assert_eq!(part_family("xcvu9p-flgb2104-2-i"), "ultrascale_plus");
     }
 }

@@ -1,38 +1,48 @@
 //! # zest
 //!
-//! Host side of zest: talk to a zest board (a Zynq-7000 running the zest
-//! firmware, or the same firmware under QEMU) over a serial line, a TCP
-//! bridge or a Unix socket.
+//! What an hls4ml design costs (LUT, FF, DSP, BRAM18, latency cycles, II)
+//! in microseconds: a surrogate learnt from real synthesis records, its
+//! fixed-point twin that runs on a Zynq-7000 board, and the tools around
+//! them. The crate is a house of rooms, each depending only on those above
+//! it in this list:
 //!
-//! * [`link`]: where the board is ([`link::PortSpec`]) and the byte stream to it.
-//! * [`client`]: requests with sequence numbers, timeouts and bounded retries.
-//! * [`ping`]: round-trip and throughput measurement.
-//! * [`qemu`]: boot the firmware under `qemu-system-arm`, always reaped.
+//! * [`design`]: the design IR (layers, precisions, reuse factors, the six
+//!   targets) and [`design::HlsConfig`], the hls4ml options and their
+//!   defaults, once. [`part`]: FPGA parts (families, capacities).
+//! * [`tokens`]: a design as the per-layer tokens the models read
+//!   (float tokens, and quantized tokens in a fixed-point model's input type).
+//! * [`input`]: what users hand zest (Keras JSON, ONNX, hls4ml YAML, a
+//!   synthesis record); [`input::read`] decides the format.
+//! * [`data`]: the synthesis records zest learns from, one loader per
+//!   source, csynth reports and `zest ingest`.
+//! * [`learn`]: the surrogate, its training, evaluation, baselines,
+//!   metrics, plots and benchmark.
+//! * [`models`]: the shipped models, embedded once. [`estimate`]: the
+//!   estimate report of one design.
+//! * [`deploy`]: the fixed-point quantization (QHS) and the HLS C++
+//!   accelerator with its C simulation.
+//!
+//! The board client (link, requests, QEMU, estimates on the board) is the
+//! crate `zest-board`; the wire format is `zest-proto`.
+//!
+//! ```
+//! use zest::{design::HlsConfig, estimate::estimate, input, models};
+//! let net = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/jet_tagger.json");
+//! let input = input::read(net.as_ref(), &input::Overrides::default())?;
+//! let model = models::load_model(None)?;
+//! let report = estimate(&model, &input.design, &input.cfg, "embedded default", None);
+//! assert!(report.targets.lut > 0.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![warn(missing_docs)]
 
-pub mod baselines;
-pub mod bench;
-pub mod board_estimate;
-pub mod client;
+pub mod board;
 pub mod data;
+pub mod deploy;
 pub mod design;
-mod error;
 pub mod estimate;
-pub mod eval;
-pub mod hls;
-pub mod hls_config;
-pub mod ingest;
-pub mod keras;
-pub mod link;
-pub mod metrics;
-pub mod onnx;
-pub mod ping;
-pub mod plots;
-pub mod qemu;
-pub mod quantize;
-pub mod reports;
-pub mod surrogate;
+pub mod input;
+pub mod learn;
+pub mod models;
+pub mod part;
 pub mod tokens;
-pub mod train;
-
-pub use error::{Error, Result};

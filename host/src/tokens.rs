@@ -1,9 +1,15 @@
-//! Design IR → per-layer [`LayerFacts`] and tokens (the schema lives in
-//! `zest-features`, shared with the firmware).
+//! Design IR → per-layer [`LayerFacts`] → float tokens (the schema lives
+//! in `zest-features`, shared with the firmware) → quantized [`Tokens`] in
+//! a fixed-point model's input type (what the board receives and the HLS
+//! testbench reads).
 
 use zest_features::{Act, Family, Kind, LayerFacts, TOKEN_LEN};
+use zest_fixed::{FixedType, Overflow, Quant};
 
-use crate::design::{part_family, Activation, Design, IoType, LayerKind, Strategy};
+pub use zest_fixed::model::Tokens;
+
+use crate::design::{Activation, Design, IoType, LayerKind, Strategy};
+use crate::part::part_family;
 
 fn kind(k: LayerKind) -> Kind {
     match k {
@@ -108,4 +114,16 @@ pub fn layer_facts(d: &Design) -> Vec<LayerFacts> {
 /// The tokens of every layer of `d`, in order.
 pub fn tokens(d: &Design) -> Vec<[f32; TOKEN_LEN]> {
     layer_facts(d).iter().map(LayerFacts::token).collect()
+}
+
+/// A token's slots in the model's input type (rounded to nearest,
+/// saturated).
+pub fn quantize_token(input: &FixedType, token: &[f32]) -> Vec<i64> {
+    let r = input.with_modes(Quant::Rnd, Overflow::Sat);
+    token.iter().map(|v| r.from_f64(f64::from(*v))).collect()
+}
+
+/// A design's layer tokens in the model's input type.
+pub fn quantized(input: &FixedType, d: &Design) -> Tokens {
+    tokens(d).iter().map(|t| quantize_token(input, t)).collect()
 }

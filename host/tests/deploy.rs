@@ -7,33 +7,12 @@
 //! Needs the synthesis records (`../shared/data` or `$ZEST_DATA`), g++ and
 //! the ap_types headers (`$ZEST_AP_TYPES`, set by `cargo xtask test`).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
-fn zest(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zest"))
-        .args(args)
-        .output()
-        .expect("run zest");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn data_root() -> String {
-    let p = std::env::var_os("ZEST_DATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-        PathBuf::from,
-    );
-    assert!(
-        p.is_dir(),
-        "synthesis records not found at {} (set ZEST_DATA)",
-        p.display()
-    );
-    p.display().to_string()
-}
+use common::zest;
 
 fn scratch(name: &str) -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
@@ -46,7 +25,7 @@ fn scratch(name: &str) -> PathBuf {
 fn quantize_reproduces_the_shipped_model_within_tolerance() {
     let dir = scratch("quantize");
     let out = dir.join("m.zfx");
-    let data = data_root();
+    let data = common::data_root().display().to_string();
     let (ok, stdout, stderr) = zest(&[
         "quantize",
         "--data",
@@ -112,7 +91,7 @@ fn csim_of_the_generated_project_matches_the_rust_model() {
     ] {
         assert!(prj.join(f).is_file(), "{f} missing");
     }
-    let data = data_root();
+    let data = common::data_root().display().to_string();
     let (ok, stdout, stderr) = zest(&[
         "hls-check",
         prj_s,
@@ -229,14 +208,14 @@ fn bitstream_scripts_follow_the_register_map_and_parse() {
         std::fs::read_to_string(repo("bitstream-scripts/generated/address_map.tcl")).expect("map");
     assert_eq!(
         map,
-        zest::hls::address_map_tcl(),
+        zest::deploy::hls::address_map_tcl(),
         "stale: run `cargo xtask gen-scripts`"
     );
     let regs =
         std::fs::read_to_string(repo("bitstream-scripts/generated/zest_regs.h")).expect("regs");
     assert_eq!(
         regs,
-        zest::hls::regs_header(),
+        zest::deploy::hls::regs_header(),
         "stale: run `cargo xtask gen-scripts`"
     );
 

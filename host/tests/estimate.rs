@@ -1,26 +1,12 @@
 //! `zest estimate` through the real binary, answering from the embedded model.
 
-use std::process::Command;
+mod common;
 
-fn zest(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zest"))
-        .args(args)
-        .output()
-        .expect("run zest");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn fixture(name: &str) -> String {
-    format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
-}
+use common::{fixture, zest};
 
 #[test]
 fn embedded_model_is_valid() {
-    zest::estimate::load_model(None).expect("embedded model loads and validates");
+    zest::models::load_model(None).expect("embedded model loads and validates");
 }
 
 #[test]
@@ -125,6 +111,8 @@ fn bad_networks_and_options_are_named() {
     .unwrap();
     let (ok, _, err) = zest(&["estimate", truncated.to_str().unwrap()]);
     assert!(!ok && err.contains("not a Keras model JSON"), "{err}");
+    // Said once: the path, then the cause (not the cause twice).
+    assert_eq!(err.matches("not a Keras model JSON").count(), 1, "{err}");
 
     let jet = fixture("jet_tagger.json");
     let (ok, _, err) = zest(&["estimate", &jet, "--precision", "float32"]);
@@ -133,6 +121,7 @@ fn bad_networks_and_options_are_named() {
     assert!(!ok && err.contains("unknown strategy"), "{err}");
     let (ok, _, err) = zest(&["estimate", "/nonexistent/model.json"]);
     assert!(!ok && err.contains("/nonexistent/model.json"), "{err}");
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

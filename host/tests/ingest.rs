@@ -2,15 +2,12 @@
 //! (../shared/data/hls4ml-test-baselines/report_fixtures), and the records
 //! it writes read back by the loader, a damaged line reported and skipped.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn data_root() -> PathBuf {
-    std::env::var_os("ZEST_DATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-        PathBuf::from,
-    )
-}
+use std::path::PathBuf;
+
+use common::data_root;
+use std::process::Command;
 
 fn fixture(name: &str) -> PathBuf {
     let p = data_root()
@@ -22,8 +19,8 @@ fn fixture(name: &str) -> PathBuf {
 
 #[test]
 fn csynth_xml_and_rpt_agree_with_the_report() {
-    let xml = zest::reports::read_report(&fixture("myproject_csynth.xml")).expect("xml");
-    let rpt = zest::reports::read_report(&fixture("myproject_csynth.rpt")).expect("rpt");
+    let xml = zest::data::reports::read_report(&fixture("myproject_csynth.xml")).expect("xml");
+    let rpt = zest::data::reports::read_report(&fixture("myproject_csynth.rpt")).expect("rpt");
     // The figures the files state (Total row / SummaryOfOverallLatency).
     let t = xml.targets;
     assert_eq!(
@@ -42,7 +39,7 @@ fn csynth_xml_and_rpt_agree_with_the_report() {
 
 #[test]
 fn vivado_utilization_counts_block_ram_tiles_as_two_bram18() {
-    let v = zest::reports::read_report(&fixture("vivado_synth.rpt")).expect("vivado");
+    let v = zest::data::reports::read_report(&fixture("vivado_synth.rpt")).expect("vivado");
     let t = v.targets;
     assert_eq!([t.lut, t.ff, t.dsp, t.bram18], [1526.0, 2428.0, 66.0, 0.0]);
     assert!(t.latency_cycles.is_nan() && t.ii.is_nan());

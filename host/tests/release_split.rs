@@ -4,15 +4,9 @@
 //! `test/`; `zest data` loads them and `zest eval --split test` trains
 //! outside the test split and reports on it.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn data_root() -> PathBuf {
-    std::env::var_os("ZEST_DATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-        PathBuf::from,
-    )
-}
+use common::{data_root, zest};
 
 fn record(row: &csv::StringRecord, h: &csv::StringRecord) -> serde_json::Value {
     let get = |k: &str| {
@@ -70,17 +64,6 @@ fn release_format_loads_and_split_test_evaluates_on_it() {
     test.truncate(test.len() - 40);
     std::fs::write(rel.join("test/test_2layer_merged.json"), test).unwrap();
 
-    let zest = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_zest"))
-            .args(args)
-            .output()
-            .expect("run zest");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
     let root_s = root.to_str().unwrap();
     let (ok, out, err) = zest(&["data", "--data", root_s, "--json"]);
     assert!(ok, "{err}");

@@ -18,23 +18,14 @@ pub const ENCODED_BUF_LEN: usize = cobs::max_encoding_length(MAX_FRAME_LEN) + 1;
 const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
 
 /// Why a message could not be put into a frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
     /// The message does not fit in [`MAX_FRAME_LEN`].
+    #[error("message does not fit in a {MAX_FRAME_LEN}-byte frame")]
     MessageTooLarge,
     /// The output buffer is smaller than [`ENCODED_BUF_LEN`] needs for it.
+    #[error("output buffer too small for the frame")]
     OutputTooSmall,
-}
-
-impl core::fmt::Display for EncodeError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            EncodeError::MessageTooLarge => {
-                write!(f, "message does not fit in a {MAX_FRAME_LEN}-byte frame")
-            }
-            EncodeError::OutputTooSmall => write!(f, "output buffer too small for the frame"),
-        }
-    }
 }
 
 /// Encodes `msg` as one complete frame (COBS, delimiter included) into `out`
@@ -70,20 +61,24 @@ pub fn encode_frame_with_version<T: Serialize>(
 }
 
 /// What was wrong with a received frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// CRC mismatch, or a frame too short to hold version, seq and CRC
     /// (what a truncated frame looks like).
+    #[error("CRC mismatch (corrupted or truncated frame)")]
     BadCrc,
     /// Intact frame of another protocol version.
+    #[error("protocol version {found} is not supported (this end speaks {PROTOCOL_VERSION})")]
     UnsupportedVersion {
         /// The version byte the frame carried.
         found: u8,
     },
     /// More than [`ENCODED_BUF_LEN`] bytes arrived before a delimiter.
+    #[error("frame longer than {MAX_FRAME_LEN} bytes")]
     FrameTooLong,
     /// Broken COBS encoding, or an intact frame whose body is not a valid
     /// message (unknown variant, truncated field, trailing bytes).
+    #[error("frame is not a valid message")]
     Undecodable,
 }
 
@@ -99,29 +94,15 @@ impl DecodeError {
     }
 }
 
-impl core::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            DecodeError::BadCrc => write!(f, "CRC mismatch (corrupted or truncated frame)"),
-            DecodeError::UnsupportedVersion { found } => write!(
-                f,
-                "protocol version {found} is not supported (this end speaks {PROTOCOL_VERSION})"
-            ),
-            DecodeError::FrameTooLong => {
-                write!(f, "frame longer than {MAX_FRAME_LEN} bytes")
-            }
-            DecodeError::Undecodable => write!(f, "frame is not a valid message"),
-        }
-    }
-}
-
 /// A rejected frame: the error, and its sequence number when the frame was
 /// intact enough (CRC correct) to trust it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
 pub struct FrameError {
     /// Sequence number, if the CRC matched.
     pub seq: Option<u16>,
-    /// What was wrong.
+    /// What was wrong (shown as the error's message, not as a cause, so
+    /// a report chain says it once).
     pub error: DecodeError,
 }
 

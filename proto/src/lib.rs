@@ -35,10 +35,11 @@ pub use frame::{
     encode_frame, encode_frame_with_version, DecodeError, EncodeError, Feed, FrameDecoder,
     FrameError, RawFrame, ENCODED_BUF_LEN, FRAME_OVERHEAD, MAX_FRAME_LEN,
 };
+pub use message::totals;
 pub use message::{
     Engine, EstimateRequest, Estimates, Identity, ModelFault, ModelSource, ModelStatus, Refusal,
-    RejectCounts, RejectReason, Request, Response, Stats, MAX_CHUNK_LEN, MAX_DESIGNS_PER_REQUEST,
-    MAX_ECHO_LEN, MAX_MODEL_LEN, N_TARGETS,
+    RejectCounts, RejectReason, Request, Response, Stats, Target, MAX_CHUNK_LEN,
+    MAX_DESIGNS_PER_REQUEST, MAX_ECHO_LEN, MAX_MODEL_LEN, N_TARGETS,
 };
 
 /// Version of the wire protocol spoken by this crate. Bumped on any change to

@@ -70,12 +70,49 @@ pub enum Response<'a> {
     Refused(Refusal),
 }
 
-/// Targets per design: LUT, FF, DSP, BRAM18, latency cycles, II.
-pub const N_TARGETS: usize = 6;
+pub use zest_features::{Target, N_TARGETS};
 
-/// Most designs one [`Request::Estimate`] may carry (so the reply, 48
-/// bytes per design, fits a frame).
+/// Most designs one [`Request::Estimate`] may carry (so the reply,
+/// [`totals::DESIGN`] bytes per design, fits a frame).
 pub const MAX_DESIGNS_PER_REQUEST: usize = 32;
+
+/// Byte layout of [`Estimates::totals`], written once for both ends:
+///
+/// ```text
+/// totals = design[0] | design[1] | ...          (request order)
+/// design = total[Lut] | total[Ff] | ... | total[Ii]   (Target order)
+/// total  = u64 little-endian, raw in the model's total type
+/// ```
+pub mod totals {
+    use super::N_TARGETS;
+
+    /// Bytes of one total.
+    pub const TOTAL: usize = 8;
+    /// Bytes of one design's totals.
+    pub const DESIGN: usize = TOTAL * N_TARGETS;
+
+    /// Writes design `d`'s totals into `buf` (which must hold `d + 1`
+    /// designs); returns the bytes used up to and including it.
+    pub fn write(buf: &mut [u8], d: usize, totals: &[u64; N_TARGETS]) -> usize {
+        let at = d * DESIGN;
+        for (k, v) in totals.iter().enumerate() {
+            buf[at + k * TOTAL..at + (k + 1) * TOTAL].copy_from_slice(&v.to_le_bytes());
+        }
+        at + DESIGN
+    }
+
+    /// Reads design `d`'s totals, `None` past the end.
+    pub fn read(buf: &[u8], d: usize) -> Option<[u64; N_TARGETS]> {
+        let design = buf.get(d * DESIGN..(d + 1) * DESIGN)?;
+        let mut out = [0u64; N_TARGETS];
+        for (v, b) in out.iter_mut().zip(design.chunks_exact(TOTAL)) {
+            let mut w = [0u8; TOTAL];
+            w.copy_from_slice(b);
+            *v = u64::from_le_bytes(w);
+        }
+        Some(out)
+    }
+}
 
 /// Largest model the board accepts over the wire.
 pub const MAX_MODEL_LEN: usize = 128 * 1024;
@@ -109,6 +146,21 @@ pub struct EstimateRequest<'a> {
     pub tokens: &'a [u8],
 }
 
+impl EstimateRequest<'_> {
+    /// Most bytes a [`Request::Estimate`] body spends outside its token
+    /// bytes, in postcard's encoding: the request tag (1), `model_id`
+    /// (varint, at most 10), `slot_bytes` (1), `carry` (1 + six varints of
+    /// at most 10), `open` (1), `layers` (length varint 1, one byte per
+    /// design) and the length varint of `tokens` (2: shorter than a frame).
+    pub const MAX_FIXED_LEN: usize =
+        1 + 10 + 1 + (1 + 10 * N_TARGETS) + 1 + (1 + MAX_DESIGNS_PER_REQUEST) + 2;
+
+    /// Room for token bytes in one request: a frame less its overhead and
+    /// [`EstimateRequest::MAX_FIXED_LEN`].
+    pub const TOKEN_BUDGET: usize =
+        crate::MAX_FRAME_LEN - crate::FRAME_OVERHEAD - Self::MAX_FIXED_LEN;
+}
+
 /// Which engine computed the estimates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Engine {
@@ -126,11 +178,28 @@ pub struct Estimates<'a> {
     /// The model that did.
     pub model_id: u64,
     /// Per design in request order, its six totals (raw in the model's
-    /// total type) as little-endian u64: `48 × designs` bytes.
+    /// total type), laid out as [`totals`] says.
     #[serde(borrow)]
     pub totals: &'a [u8],
     /// Timer ticks spent computing (rate: [`Stats::tick_hz`]).
     pub ticks: u32,
+}
+
+impl Estimates<'_> {
+    /// Designs answered (whole designs in [`Estimates::totals`]).
+    pub fn designs(&self) -> usize {
+        self.totals.len() / totals::DESIGN
+    }
+
+    /// Design `d`'s six totals, `None` past the end.
+    pub fn design(&self, d: usize) -> Option<[u64; N_TARGETS]> {
+        totals::read(self.totals, d)
+    }
+
+    /// Every design's totals, in request order.
+    pub fn iter(&self) -> impl Iterator<Item = [u64; N_TARGETS]> + '_ {
+        (0..self.designs()).filter_map(|d| self.design(d))
+    }
 }
 
 /// Where the model came from.

@@ -85,6 +85,62 @@ pub const fn accelerator_version(id: u32) -> Option<u16> {
     }
 }
 
+/// Part of the PL design (the PYNQ-Z2's Zynq-7020), for the generated HLS
+/// project and Vivado scripts.
+pub const PART: &str = "xc7z020clg400-1";
+
+/// PL clock period of the generated design, ns (100 MHz, the PYNQ-Z2's FCLK0).
+pub const CLOCK_NS: u32 = 10;
+
+/// Every address and offset above, by name: what [`write_regs_header`] and
+/// [`write_address_map_tcl`] print.
+pub const REGISTER_MAP: [(&str, u64); 13] = [
+    ("ACCEL_BASE", ACCEL_BASE as u64),
+    ("ACCEL_RANGE", ACCEL_RANGE as u64),
+    ("CTRL_OFFSET", CTRL_OFFSET as u64),
+    ("N_LAYERS_OFFSET", N_LAYERS_OFFSET as u64),
+    ("RESULT_OFFSET", RESULT_OFFSET as u64),
+    ("RESULT_STRIDE", RESULT_STRIDE as u64),
+    ("ID_BASE", ID_BASE as u64),
+    ("ID_RANGE", ID_RANGE as u64),
+    ("ID_MODEL_REGISTER", ID_MODEL_REGISTER as u64),
+    ("ID_VALUE", ((ID_MAGIC as u64) << 16) | ACCEL_VERSION as u64),
+    ("DMA_BASE", DMA_BASE as u64),
+    ("DMA_RANGE", DMA_RANGE as u64),
+    ("TOKEN_WORD_BITS", TOKEN_WORD_BITS as u64),
+];
+
+/// The register map as a C header (`zest_regs.h`, included by the HLS
+/// accelerator and the Vivado block design's checks).
+pub fn write_regs_header(w: &mut impl core::fmt::Write) -> core::fmt::Result {
+    w.write_str(
+        "// zest accelerator register map, generated from zest_proto::pl (proto/src/pl.rs).\n// Do not edit.\n#ifndef ZEST_REGS_H_\n#define ZEST_REGS_H_\n",
+    )?;
+    for (name, v) in REGISTER_MAP {
+        writeln!(w, "#define ZEST_{name} 0x{v:08X}u")?;
+    }
+    w.write_str("#endif\n")
+}
+
+/// The address map for the Vivado scripts (`bitstream-scripts/generated/
+/// address_map.tcl`, written by `cargo xtask gen-scripts`): every name of
+/// [`REGISTER_MAP`] as a Tcl variable `ZEST_<NAME>`, plus [`PART`] and the
+/// PL clock.
+pub fn write_address_map_tcl(w: &mut impl core::fmt::Write) -> core::fmt::Result {
+    w.write_str(
+        "# zest address map and register layout, generated from zest_proto::pl\n# (proto/src/pl.rs) by `cargo xtask gen-scripts`. Do not edit.\n",
+    )?;
+    for (name, v) in REGISTER_MAP {
+        if name.ends_with("BITS") {
+            writeln!(w, "set ZEST_{name} {v}")?;
+        } else {
+            writeln!(w, "set ZEST_{name} 0x{v:08X}")?;
+        }
+    }
+    writeln!(w, "set ZEST_PART {PART}")?;
+    writeln!(w, "set ZEST_FCLK_MHZ {}", 1000 / CLOCK_NS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

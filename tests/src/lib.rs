@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use zest::client::{BoardClient, Patience};
-use zest::qemu::{Qemu, QemuConfig, Uart0};
+use zest_board::client::{BoardClient, Patience};
+use zest_board::qemu::{Qemu, QemuConfig, Uart0};
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

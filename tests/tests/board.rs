@@ -24,7 +24,7 @@ fn identify_ping_and_stats_through_the_client() {
     assert_eq!(id.model_id, Some(shipped_id));
     assert_eq!(id.max_frame_len as usize, MAX_FRAME_LEN);
 
-    let report = zest::ping::ping(&mut board, 200, 512, |_| {}).expect("ping");
+    let report = zest_board::ping::ping(&mut board, 200, 512, |_| {}).expect("ping");
     assert_eq!(
         (report.received, report.lost, report.corrupted),
         (200, 0, 0)

@@ -5,8 +5,8 @@
 
 use std::process::Command;
 
-use zest::board_estimate::{estimate_locally, estimate_on_board, Tokens};
-use zest::Error;
+use zest_board::estimate::{estimate_locally, estimate_on_board, tokens_per_request, Tokens};
+use zest_board::BoardError;
 use zest_e2e::{boot_and_connect, zest_bin};
 use zest_fixed::model::FixedModel;
 use zest_proto::{
@@ -34,37 +34,73 @@ fn model() -> (FixedModel<'static>, u64) {
     (m, FixedModel::id_of(SHIPPED).expect("id"))
 }
 
+/// Runs the `zest` binary, expects success, returns its JSON.
+fn zest_json(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(zest_bin())
+        .args(args)
+        .env("ZEST_DATA", data_root())
+        .output()
+        .expect("run zest");
+    assert!(
+        out.status.success(),
+        "zest {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
 #[test]
-fn board_matches_the_host_fixed_point_model_on_every_design() {
+fn board_matches_the_host_fixed_point_model_on_every_data_design() {
+    // Every design of the data, tokenized by the CLI, through the board
+    // (QEMU's TCP UART serves one connection: the CLI's), each answer
+    // compared with the host's fixed-point model.
+    let qemu = zest_e2e::boot("estimates-data");
+    let port = qemu.port().to_string();
+    let v = zest_json(&[
+        "board",
+        "bench",
+        "--port",
+        &port,
+        "--designs",
+        "1000",
+        "--json",
+    ]);
+    let n = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k}: {v}"));
+    assert_eq!(n("mismatches"), 0, "{v}");
+    assert!(n("from_data") >= 1_000, "{v}");
+    assert!(n("realistic") >= 30, "{v}");
+    assert!(n("designs") >= n("from_data"), "{v}");
+    assert_eq!(v["engine"], "Soft", "QEMU has no PL: {v}");
+}
+
+#[test]
+fn board_matches_the_host_fixed_point_model_on_edge_designs() {
+    // Extreme tokens, designs longer than a request (their running totals
+    // carried from request to request by the host) and random ones.
     let (model, id) = model();
-    let report = zest::data::load_all(&data_root(), |_| {}).expect("data loads");
-    let realistic = report.designs.iter().filter(|d| d.realistic).count();
-    assert!(realistic >= 30, "{realistic} realistic designs");
-    let mut designs: Vec<Tokens> = report
-        .designs
-        .iter()
-        .map(|d| zest::quantize::design_tokens(&model.input, d))
-        .collect();
-    // Plus edge cases: extreme tokens, and one design longer than a request
-    // (its running totals carried from request to request by the host).
     let n = usize::from(model.token_len);
     let (lo, hi) = (model.input.min_raw(), model.input.max_raw());
-    designs.push(vec![vec![hi; n]]);
-    designs.push(vec![vec![lo; n]]);
-    let per_req = zest::board_estimate::tokens_per_request(&model);
+    let per_req = tokens_per_request(&model);
+    let mut rng = fastrand::Rng::with_seed(3);
+    let mut random = |len: usize| -> Tokens {
+        (0..len)
+            .map(|_| (0..n).map(|_| rng.i64(lo..=hi)).collect())
+            .collect()
+    };
+    let mut designs: Vec<Tokens> = vec![vec![vec![hi; n]], vec![vec![lo; n]]];
     designs.push(
         (0..per_req * 2 + 3)
             .map(|k| vec![if k % 2 == 0 { hi } else { 0 }; n])
             .collect(),
     );
-    let long: Vec<Tokens> = designs[..40]
-        .iter()
-        .map(|d| d.iter().cycle().take(per_req + 5).cloned().collect())
-        .collect();
-    designs.extend(long);
-    assert!(designs.len() >= 1_000, "{} designs", designs.len());
+    for k in 0..40 {
+        designs.push(random(per_req + 5 + k));
+    }
+    for k in 0..200 {
+        designs.push(random(1 + k % 6));
+    }
 
-    let (_qemu, mut board) = boot_and_connect("estimates");
+    let (_qemu, mut board) = boot_and_connect("estimates-edge");
     let run = estimate_on_board(&mut board, &model, id, &designs, |_| {}).expect("board estimates");
     let local = estimate_locally(&model, &designs);
     let bad: Vec<usize> = (0..designs.len())
@@ -79,6 +115,7 @@ fn board_matches_the_host_fixed_point_model_on_every_design() {
     );
     assert_eq!(run.engine, zest_proto::Engine::Soft, "QEMU has no PL");
     assert!(run.ticks > 0);
+    assert!(run.requests > designs.len() / MAX_DESIGNS_PER_REQUEST);
     // The saturating extremes are really saturated, not wrapped.
     assert!(local
         .iter()
@@ -87,58 +124,39 @@ fn board_matches_the_host_fixed_point_model_on_every_design() {
 
 #[test]
 fn estimate_cli_on_the_board_prints_the_host_fixed_point_figures() {
-    // No client of ours: QEMU's TCP UART serves one connection, the CLI's.
     let qemu = zest_e2e::boot("estimate-cli");
     let jet = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/jet_tagger.json");
-    let out = Command::new(zest_bin())
-        .args([
-            "estimate",
-            jet,
-            "--board",
-            &qemu.port().to_string(),
-            "--json",
-        ])
-        .output()
-        .expect("run zest");
+    let port = qemu.port().to_string();
+    let board = zest_json(&["estimate", jet, "--board", &port, "--json"]);
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        board["model"]
+            .as_str()
+            .expect("model")
+            .contains("soft model"),
+        "{board}"
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    // The same design through the host's copy of the fixed-point model.
+    let host = zest_json(&["estimate", jet, "--fixed-point", "--json"]);
     assert!(
-        v["model"].as_str().expect("model").contains("soft model"),
-        "{v}"
+        host["model"]
+            .as_str()
+            .expect("model")
+            .contains("host fixed-point"),
+        "{host}"
     );
-
-    // The same design through the host's fixed-point model.
-    let (model, _) = model();
-    let cfg = zest::estimate::HlsConfig::default();
-    let design = zest::estimate::design_from_file(std::path::Path::new(jet), &cfg).expect("jet");
-    let tokens: Tokens = zest::quantize::design_tokens(&model.input, &design);
-    let raw = estimate_locally(&model, std::slice::from_ref(&tokens))[0];
-    let t = zest::surrogate::round_targets(&zest::quantize::totals_to_targets(
-        &model.total,
-        &raw.map(|x| x as i64),
-    ));
-    let got = &v["targets"];
-    for (k, want) in [
-        ("lut", t.lut),
-        ("ff", t.ff),
-        ("dsp", t.dsp),
-        ("bram18", t.bram18),
-        ("latency_cycles", t.latency_cycles),
-        ("ii", t.ii),
-    ] {
-        assert_eq!(got[k].as_f64(), Some(want), "{k}: {v}");
+    for k in ["targets", "utilisation", "layers", "config", "design"] {
+        assert_eq!(board[k], host[k], "{k}");
     }
-    let layers = v["layers"].as_array().expect("layers");
-    assert_eq!(layers.len(), tokens.len());
+    let layers = board["layers"].as_array().expect("layers");
+    assert!(!layers.is_empty());
+    // And not the float surrogate's figures by accident: those differ.
+    let float = zest_json(&["estimate", jet, "--json"]);
+    assert_eq!(float["layers"].as_array().map(Vec::len), Some(layers.len()));
 }
 
-fn refused(r: zest::Result<impl std::fmt::Debug>) -> Refusal {
+fn refused(r: zest_board::Result<impl std::fmt::Debug>) -> Refusal {
     match r {
-        Err(Error::Refused { refusal, .. }) => refusal,
+        Err(BoardError::Refused { refusal, .. }) => refusal,
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
@@ -300,7 +318,10 @@ fn model_replacement_and_refusals_leave_the_board_serving() {
         tokens: &big,
         ..good
     };
-    assert!(matches!(board.estimate(&too_big), Err(Error::TooLarge(_))));
+    assert!(matches!(
+        board.estimate(&too_big),
+        Err(BoardError::TooLarge(_))
+    ));
 
     // Still serving, same answer.
     assert_eq!(board.estimate(&good).expect("estimate").totals, expect);

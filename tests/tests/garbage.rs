@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use zest::client::{BoardClient, Reply};
+use zest_board::client::{BoardClient, Reply};
 use zest_e2e::boot_and_connect;
 use zest_proto::{
     encode_frame, encode_frame_with_version, Feed, FrameDecoder, RejectCounts, RejectReason,

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use zest::Error;
+use zest_board::BoardError;
 use zest_e2e::{boot, boot_and_connect, process_alive};
 
 #[test]
@@ -35,7 +35,7 @@ fn board_that_stops_answering_is_a_typed_error_not_a_hang() {
     let start = Instant::now();
     let err = board.identify().expect_err("QEMU is gone");
     assert!(
-        matches!(err, Error::Link { .. } | Error::Timeout { .. }),
+        matches!(err, BoardError::Link { .. } | BoardError::Timeout { .. }),
         "unexpected error: {err}"
     );
     assert!(start.elapsed() < Duration::from_secs(20));

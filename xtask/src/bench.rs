@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde::Serialize;
-use zest::client::{BoardClient, Patience};
-use zest::qemu::{Qemu, QemuConfig, Uart0};
+use zest_board::client::{BoardClient, Patience};
+use zest_board::qemu::{Qemu, QemuConfig, Uart0};
 
 use crate::{root, setup, toolchain, Board};
 
@@ -39,10 +39,10 @@ fn qemu_rows(elf: &Path, uart0: Uart0, label: &str, count: u32) -> Result<Vec<Ro
     let mut client = BoardClient::connect(qemu.port(), Patience::default())?;
     client.identify()?;
     // Warm-up: first requests pay for QEMU's translation cache.
-    zest::ping::ping(&mut client, 50, 512, |_| {})?;
+    zest_board::ping::ping(&mut client, 50, 512, |_| {})?;
     let mut rows = Vec::new();
     for size in [32usize, 512] {
-        let r = zest::ping::ping(&mut client, count, size, |_| {})?;
+        let r = zest_board::ping::ping(&mut client, count, size, |_| {})?;
         rows.push(Row {
             link: format!("QEMU UART0, {label}"),
             size,

@@ -138,9 +138,9 @@ fn demo() -> Result<()> {
     let elf = toolchain::build_firmware(Board::Qemu)?;
     let zest = build_zest()?;
     let log = root().join("target/demo-uart1.log");
-    let qemu = zest::qemu::Qemu::spawn(&zest::qemu::QemuConfig {
+    let qemu = zest_board::qemu::Qemu::spawn(&zest_board::qemu::QemuConfig {
         elf,
-        uart0: zest::qemu::Uart0::Tcp(None),
+        uart0: zest_board::qemu::Uart0::Tcp(None),
         log: log.clone(),
         icount_shift: None,
     })?;
@@ -233,9 +233,9 @@ fn dispatch(command: Cmd) -> Result<()> {
             setup::ensure_qemu()?;
             let elf = toolchain::build_firmware(Board::Qemu)?;
             let log = log.unwrap_or_else(|| root().join("target/qemu-uart1.log"));
-            let mut qemu = zest::qemu::Qemu::spawn(&zest::qemu::QemuConfig {
+            let mut qemu = zest_board::qemu::Qemu::spawn(&zest_board::qemu::QemuConfig {
                 elf,
-                uart0: zest::qemu::Uart0::Tcp(Some(port)),
+                uart0: zest_board::qemu::Uart0::Tcp(Some(port)),
                 log: log.clone(),
                 icount_shift: None,
             })?;
@@ -258,8 +258,11 @@ fn dispatch(command: Cmd) -> Result<()> {
         Cmd::GenScripts => {
             let dir = root().join("bitstream-scripts/generated");
             std::fs::create_dir_all(&dir)?;
-            std::fs::write(dir.join("address_map.tcl"), zest::hls::address_map_tcl())?;
-            std::fs::write(dir.join("zest_regs.h"), zest::hls::regs_header())?;
+            let (mut tcl, mut header) = (String::new(), String::new());
+            zest_proto::pl::write_address_map_tcl(&mut tcl)?;
+            zest_proto::pl::write_regs_header(&mut header)?;
+            std::fs::write(dir.join("address_map.tcl"), tcl)?;
+            std::fs::write(dir.join("zest_regs.h"), header)?;
             println!("wrote {}", dir.display());
         }
         Cmd::BenchEstimate { designs, json } => bench::estimates(designs, json.as_deref())?,

@@ -61,7 +61,7 @@ pub fn ensure(program: &str, package: &str, why: &str) -> Result<()> {
 /// qemu-system-arm, for booting the firmware.
 pub fn ensure_qemu() -> Result<()> {
     ensure(
-        zest::qemu::QEMU,
+        zest_board::qemu::QEMU,
         "qemu-system-arm",
         "booting the firmware under QEMU",
     )

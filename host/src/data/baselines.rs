@@ -22,9 +22,9 @@ use crate::design::{
     Activation, Design, IoType, Layer, LayerKind, Precision, Provenance, ReportKind, Strategy,
     Targets,
 };
-use crate::keras::parse_keras;
+use crate::input::keras::parse_keras;
 
-use super::{mlp, rel, Issue, LoadReport};
+use super::{mlp, rel, Issue, LoadReport, Skip, SkipReason};
 
 const DATASET: &str = "hls4ml-test-baselines";
 
@@ -35,7 +35,7 @@ fn keras_seq(input: &str, layers: &str) -> String {
 }
 
 /// The model a baseline file name stands for, with its network group.
-fn model_for(name: &str) -> Result<(Vec<Layer>, String), String> {
+fn model_for(name: &str) -> Result<(Vec<Layer>, String), SkipReason> {
     let d = Precision::DEFAULT;
     if name.starts_with("test_keras_api_test_dense_") {
         return Ok((
@@ -47,7 +47,7 @@ fn model_for(name: &str) -> Result<(Vec<Layer>, String), String> {
         let act = rest.rsplit('-').next().unwrap_or("");
         let a = Activation::from_name(act);
         if a == Activation::Other {
-            return Err(format!("unknown activation {act:?}"));
+            return Err(SkipReason::UnknownBaseline);
         }
         return Ok((
             mlp(&[1, 64], d, 1, Activation::Linear, a),
@@ -70,9 +70,9 @@ fn model_for(name: &str) -> Result<(Vec<Layer>, String), String> {
             r#"{"class_name": "DepthwiseConv1D", "config": {"name": "dw", "kernel_size": 3}}"#,
         )
     } else if name.starts_with("test_keras_api_test_pooling") {
-        return Err("pooling baseline: the pool size changed between hls4ml versions, so the file name does not fix the model".into());
+        return Err(SkipReason::PoolSizeAmbiguous);
     } else {
-        return Err("unknown baseline test".into());
+        return Err(SkipReason::UnknownBaseline);
     };
     let group = name
         .trim_start_matches("test_keras_api_test_")
@@ -80,7 +80,7 @@ fn model_for(name: &str) -> Result<(Vec<Layer>, String), String> {
         .next()
         .unwrap_or("")
         .to_string();
-    let layers = parse_keras(&keras).map_err(|e| e.to_string())?;
+    let layers = parse_keras(&keras).map_err(|_| SkipReason::UnknownBaseline)?;
     Ok((layers, format!("baseline:{group}")))
 }
 
@@ -100,7 +100,7 @@ fn file_to_design(
     file: &str,
     backend: &str,
     version: &str,
-) -> Result<Result<Design, String>, String> {
+) -> Result<Result<Design, SkipReason>, String> {
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     let (mut layers, group) = match model_for(name) {
         Ok(m) => m,
@@ -185,32 +185,29 @@ pub fn load(root: &Path, report: &mut LoadReport, progress: &mut dyn FnMut(&str)
     for (backend, version, path) in files {
         let file = rel(root, &path);
         progress(&file);
-        let issue = |message: String| Issue {
-            file: file.clone(),
-            position: "file".into(),
-            message,
+        let skip = |report: &mut LoadReport, reason| {
+            report.unusable(DATASET, &file, "file".into(), Skip::because(reason));
         };
         if backend == "report_fixtures" {
-            report.unusable(
-                DATASET,
-                issue(
-                    "report-format sample without a model: read a run's reports with `zest ingest --network MODEL.json REPORT...`"
-                        .into(),
-                ),
-            );
+            skip(report, SkipReason::ReportWithoutModel);
             continue;
         }
         if backend == "oneAPI" {
-            report.unusable(
-                DATASET,
-                issue("oneAPI (Intel) report: no LUT/FF/BRAM18 equivalents".into()),
-            );
+            skip(report, SkipReason::IntelReport);
             continue;
         }
         match file_to_design(&path, &file, &backend, &version) {
             Ok(Ok(d)) => report.design(d),
-            Ok(Err(why)) => report.unusable(DATASET, issue(why)),
-            Err(why) => report.malformed(DATASET, issue(why)),
+            Ok(Err(reason)) => skip(report, reason),
+            Err(message) => report.malformed(
+                DATASET,
+                Issue {
+                    file: file.clone(),
+                    position: "file".into(),
+                    message,
+                    reason: None,
+                },
+            ),
         }
     }
 }

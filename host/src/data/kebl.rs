@@ -11,10 +11,10 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::design::{Design, IoType, Layer, Precision, Provenance, ReportKind, Strategy, Targets};
-use crate::keras::parse_keras;
+use crate::input::keras::parse_keras;
 
 use super::json_stream::num;
-use super::{load_json_records, LoadReport, Outcome};
+use super::{load_json_records, LoadReport, Outcome, Skip, SkipReason};
 
 const DATASET: &str = "kebl-cnn-vu9p";
 
@@ -47,8 +47,9 @@ fn record(
         match reuse_factor(hls_report) {
             Some(rf) => (Strategy::Latency, rf),
             None => {
-                return Ok(Outcome::Unusable(format!(
-                    "{run}: the reuse factor is not recorded"
+                return Ok(Outcome::Unusable(Skip::of(
+                    run.to_string(),
+                    SkipReason::ReuseFactorMissing,
                 )))
             }
         }

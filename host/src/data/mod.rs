@@ -13,9 +13,11 @@
 
 pub mod argykokk;
 pub mod baselines;
+pub mod ingest;
 pub mod json_stream;
 pub mod kebl;
 pub mod pynqz2;
+pub mod reports;
 pub mod user;
 pub mod wa_csv;
 pub mod wa_release;
@@ -36,6 +38,9 @@ pub struct Issue {
     pub position: String,
     /// What is wrong.
     pub message: String,
+    /// For a skipped record, the reason alone (what reports group by).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<SkipReason>,
 }
 
 impl std::fmt::Display for Issue {
@@ -70,15 +75,7 @@ pub struct LoadReport {
     pub counts: BTreeMap<String, DatasetCounts>,
 }
 
-/// What one record became.
-pub enum Outcome {
-    /// A design.
-    Design(Box<Design>),
-    /// A failed synthesis (counted, excluded).
-    Failed,
-    /// A well-formed record that cannot become a design, and why.
-    Unusable(String),
-}
+pub use crate::input::record::{Outcome, Skip, SkipReason};
 
 impl LoadReport {
     /// Files one record's outcome (an `Err` is a malformed record).
@@ -89,16 +86,19 @@ impl LoadReport {
         position: String,
         outcome: Result<Outcome, String>,
     ) {
-        let issue = |message| Issue {
-            file: file.to_string(),
-            position,
-            message,
-        };
         match outcome {
             Ok(Outcome::Design(d)) => self.design(*d),
             Ok(Outcome::Failed) => self.failed(dataset),
-            Ok(Outcome::Unusable(why)) => self.unusable(dataset, issue(why)),
-            Err(why) => self.malformed(dataset, issue(why)),
+            Ok(Outcome::Unusable(skip)) => self.unusable(dataset, file, position, skip),
+            Err(message) => self.malformed(
+                dataset,
+                Issue {
+                    file: file.to_string(),
+                    position,
+                    message,
+                    reason: None,
+                },
+            ),
         }
     }
 
@@ -125,9 +125,14 @@ impl LoadReport {
     }
 
     /// Reports a record that cannot become a design.
-    pub fn unusable(&mut self, dataset: &str, issue: Issue) {
+    pub fn unusable(&mut self, dataset: &str, file: &str, position: String, skip: Skip) {
         self.counts(dataset).unusable += 1;
-        self.unusable.push(issue);
+        self.unusable.push(Issue {
+            file: file.to_string(),
+            position,
+            message: skip.to_string(),
+            reason: Some(skip.reason),
+        });
     }
 
     /// Total records seen.

@@ -15,7 +15,7 @@ use crate::design::{
 };
 
 use super::json_stream::num;
-use super::{load_json_records, mlp, LoadReport, Outcome};
+use super::{load_json_records, mlp, LoadReport, Outcome, Skip, SkipReason};
 
 const DATASET: &str = "pynqz2-jet-tagger";
 const WIDTHS: [u32; 5] = [16, 64, 32, 32, 5];
@@ -32,11 +32,7 @@ fn record(v: &Value, file: &str, index: usize) -> Result<Outcome, String> {
             },
             IoType::IoStream,
         ),
-        _ => {
-            return Ok(Outcome::Unusable(format!(
-                "{id}: measures the AXI wrapper or the placed block design, not the hls4ml core"
-            )))
-        }
+        _ => return Ok(Outcome::Unusable(Skip::of(id, SkipReason::NotTheHlsCore))),
     };
     let targets = Targets {
         lut: num(v, "lut")?,

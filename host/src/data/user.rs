@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{LoadReport, Outcome};
+use super::{LoadReport, Outcome, Skip, SkipReason};
 use crate::design::Design;
 
 /// Data set name of user records.
@@ -29,7 +29,7 @@ pub fn load(path: &Path, report: &mut LoadReport) {
                 d.provenance.dataset = DATASET.into();
                 d.provenance.position = format!("line {}", i + 1);
                 if d.layers.is_empty() {
-                    Outcome::Unusable("no layers".into())
+                    Outcome::Unusable(Skip::because(SkipReason::NoLayers))
                 } else if d.targets.to_array().iter().all(|v| !v.is_finite()) {
                     Outcome::Failed
                 } else {

@@ -18,7 +18,7 @@ use crate::design::{
     Targets,
 };
 
-use super::{rel, Issue, LoadReport, Outcome};
+use super::{rel, Issue, LoadReport, Outcome, Skip, SkipReason};
 
 const U250: &str = "xcu250-figd2104-2L-e";
 
@@ -104,9 +104,9 @@ fn row_to_design(
     line: u64,
 ) -> Result<Outcome, String> {
     if let Kind::Conv2d = kind {
-        return Ok(Outcome::Unusable(
-            "Conv2D record: model_string does not give kernel sizes or strides, so the layers cannot be reconstructed".into(),
-        ));
+        return Ok(Outcome::Unusable(Skip::because(
+            SkipReason::Conv2dShapesMissing,
+        )));
     }
     if !row.success() {
         return Ok(Outcome::Failed);
@@ -208,6 +208,7 @@ fn load_file(root: &Path, path: &Path, kind: Kind, report: &mut LoadReport) {
         file: file.clone(),
         position,
         message,
+        reason: None,
     };
     let mut reader = match csv::ReaderBuilder::new().flexible(false).from_path(path) {
         Ok(r) => r,

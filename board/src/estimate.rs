@@ -3,14 +3,12 @@
 //! one request continues in the next with its running totals carried by
 //! the host, so every request stays idempotent), answers collected.
 
+pub use zest_fixed::model::Tokens;
 use zest_fixed::model::{elem_bytes, pack, FixedModel, N_TARGETS};
-use zest_proto::{Engine, EstimateRequest, MAX_DESIGNS_PER_REQUEST, MAX_FRAME_LEN};
+use zest_proto::{Engine, EstimateRequest, MAX_DESIGNS_PER_REQUEST};
 
 use crate::client::BoardClient;
 use crate::Result;
-
-/// A design as the board takes it: per layer, its token's raw slots.
-pub type Tokens = Vec<Vec<i64>>;
 
 /// What the board answered for a batch of designs.
 #[derive(Debug, Clone)]
@@ -25,16 +23,10 @@ pub struct BoardRun {
     pub requests: usize,
 }
 
-/// Room for token bytes in one request: the frame minus its overhead, the
-/// fixed fields (id, carry: at most 10 bytes per varint) and one layer
-/// count per design.
-const TOKEN_BUDGET: usize =
-    MAX_FRAME_LEN - zest_proto::FRAME_OVERHEAD - 96 - MAX_DESIGNS_PER_REQUEST;
-
 /// Tokens of one layer per request, for a model.
 pub fn tokens_per_request(model: &FixedModel<'_>) -> usize {
     let token_bytes = usize::from(model.token_len) * elem_bytes(&model.input);
-    (TOKEN_BUDGET / token_bytes.max(1)).max(1)
+    (EstimateRequest::TOKEN_BUDGET / token_bytes.max(1)).max(1)
 }
 
 struct Batch {
@@ -53,7 +45,9 @@ pub fn estimate_on_board(
     mut progress: impl FnMut(usize),
 ) -> Result<BoardRun> {
     if let Some(i) = designs.iter().position(Vec::is_empty) {
-        return Err(crate::Error::BadInput(format!("design {i} has no layers")));
+        return Err(crate::BoardError::BadInput(format!(
+            "design {i} has no layers"
+        )));
     }
     let sb = elem_bytes(&model.input);
     let cap = tokens_per_request(model);

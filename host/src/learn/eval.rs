@@ -5,11 +5,11 @@
 
 use serde::Serialize;
 
-use crate::baselines::Baseline;
 use crate::design::{Design, Targets};
-use crate::metrics::{target_metrics, TargetMetrics};
-use crate::surrogate::{round_targets, Surrogate};
-use crate::train::{train, Split, TrainConfig, TrainLog};
+use crate::learn::baselines::Baseline;
+use crate::learn::metrics::{target_metrics, TargetMetrics};
+use crate::learn::surrogate::{round_targets, Surrogate};
+use crate::learn::train::{train, Split, TrainConfig, TrainLog};
 
 /// Metrics for all six targets.
 #[derive(Debug, Clone, Serialize)]

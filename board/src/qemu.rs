@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::link::PortSpec;
-use crate::{Error, Result};
+use crate::{BoardError, Result};
 
 /// The QEMU binary.
 pub const QEMU: &str = "qemu-system-arm";
@@ -54,17 +54,17 @@ pub struct Qemu {
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 pub fn free_tcp_port() -> Result<u16> {
     let l = TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| Error::Qemu(format!("find a free port: {e}")))?;
+        .map_err(|e| BoardError::Qemu(format!("find a free port: {e}")))?;
     l.local_addr()
         .map(|a| a.port())
-        .map_err(|e| Error::Qemu(format!("find a free port: {e}")))
+        .map_err(|e| BoardError::Qemu(format!("find a free port: {e}")))
 }
 
 impl Qemu {
     /// Starts QEMU. It waits (paused) for the first client on [`Qemu::port`].
     pub fn spawn(cfg: &QemuConfig) -> Result<Qemu> {
         if !cfg.elf.is_file() {
-            return Err(Error::Qemu(format!(
+            return Err(BoardError::Qemu(format!(
                 "firmware {} not found: build it with `cargo xtask firmware`",
                 cfg.elf.display()
             )));
@@ -90,7 +90,7 @@ impl Qemu {
         };
         let stderr_path = sibling(&cfg.log, ".qemu");
         let stderr = File::create(&stderr_path)
-            .map_err(|e| Error::Qemu(format!("create {}: {e}", stderr_path.display())))?;
+            .map_err(|e| BoardError::Qemu(format!("create {}: {e}", stderr_path.display())))?;
         let mut cmd = Command::new(QEMU);
         cmd.args(["-M", "xilinx-zynq-a9", "-m", "512M"])
             .args(["-display", "none", "-monitor", "none", "-nodefaults"])
@@ -115,7 +115,7 @@ impl Qemu {
             });
         }
         let child = cmd.spawn().map_err(|e| {
-            Error::Qemu(format!(
+            BoardError::Qemu(format!(
                 "cannot run {QEMU}: {e}. Install it with `apt-get install qemu-system-arm`"
             ))
         })?;
@@ -161,7 +161,7 @@ impl Qemu {
     pub fn wait(&mut self) -> Result<std::process::ExitStatus> {
         self.child
             .wait()
-            .map_err(|e| Error::Qemu(format!("wait for QEMU: {e}")))
+            .map_err(|e| BoardError::Qemu(format!("wait for QEMU: {e}")))
     }
 
     /// Kills QEMU and reaps it.

@@ -5,7 +5,7 @@
 //!
 //! Inference is plain Rust on `f32` (no framework): it is what `zest
 //! estimate` runs, what the fixed-point model will be derived from, and
-//! what the firmware's soft model mirrors. Training lives in [`crate::train`].
+//! what the firmware's soft model mirrors. Training lives in [`crate::learn::train`].
 
 use serde::{Deserialize, Serialize};
 use zest_features::{kind_index, SCHEMA_VERSION, TOKEN_LEN};
@@ -13,10 +13,9 @@ use zest_features::{kind_index, SCHEMA_VERSION, TOKEN_LEN};
 use crate::design::{Design, Targets};
 use crate::tokens::tokens;
 
-/// Number of targets.
-pub const N_TARGETS: usize = 6;
-/// Index of II among the targets (the one aggregated by max).
-pub const II: usize = 5;
+/// The targets and the index of II (the one aggregated by max), from
+/// `zest-features`.
+pub use zest_features::{II, N_TARGETS};
 /// Per-layer log-cost is clamped here before exp (e^20 ≈ 5·10⁸) while
 /// training starts; trained models carry tighter per-target caps.
 pub const LOG_COST_MAX: f32 = 20.0;
@@ -312,14 +311,7 @@ impl Surrogate {
             }
         }
         Estimate {
-            targets: Targets {
-                lut: total[0],
-                ff: total[1],
-                dsp: total[2],
-                bram18: total[3],
-                latency_cycles: total[4],
-                ii: total[5],
-            },
+            targets: Targets::from_array(total),
             per_layer,
         }
     }
@@ -361,14 +353,7 @@ impl Surrogate {
             let lift = f64::from(r[k.max(1) - 1]).max(0.0);
             *o = (p[t].max(0.0).ln_1p() + lift).exp_m1();
         }
-        Some(Targets {
-            lut: out[0],
-            ff: out[1],
-            dsp: out[2],
-            bram18: out[3],
-            latency_cycles: out[4],
-            ii: out[5],
-        })
+        Some(Targets::from_array(out))
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use crate::{Error, Result};
+use crate::{BoardError, Result};
 
 /// Baud rate of the protocol UART (115200 8N1).
 pub const BAUD: u32 = 115_200;
@@ -24,10 +24,10 @@ pub enum PortSpec {
 }
 
 impl FromStr for PortSpec {
-    type Err = Error;
+    type Err = BoardError;
 
     fn from_str(s: &str) -> Result<Self> {
-        let bad = |why: &str| Error::BadPort {
+        let bad = |why: &str| BoardError::BadPort {
             spec: s.to_string(),
             why: why.to_string(),
         };
@@ -77,7 +77,7 @@ impl Link {
     /// runs out (QEMU needs a moment to start listening).
     pub fn open(spec: &PortSpec, patience: Duration) -> Result<Link> {
         let port = spec.to_string();
-        let io_err = |action, source| Error::Link {
+        let io_err = |action, source| BoardError::Link {
             port: port.clone(),
             action,
             source,
@@ -112,7 +112,7 @@ impl Link {
                     .flow_control(serialport::FlowControl::None)
                     .timeout(Duration::from_millis(100))
                     .open()
-                    .map_err(|source| Error::Serial {
+                    .map_err(|source| BoardError::Serial {
                         port: port.clone(),
                         source,
                     })?;
@@ -201,7 +201,7 @@ mod tests {
             "",
         ] {
             let err = bad.parse::<PortSpec>().unwrap_err();
-            assert!(matches!(err, Error::BadPort { .. }), "{bad}: {err}");
+            assert!(matches!(err, BoardError::BadPort { .. }), "{bad}: {err}");
         }
     }
 }

@@ -19,25 +19,26 @@ use std::path::{Path, PathBuf};
 
 use yaml_rust2::{Yaml, YamlLoader};
 
+use crate::design::HlsConfig;
 use crate::design::{Design, Precision};
-use crate::estimate::HlsConfig;
 
 /// Why a configuration could not be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{path}: {why}")]
+    #[error("{}: cannot read it", path.display())]
     Read {
         /// Where.
-        path: String,
+        path: PathBuf,
         /// Why.
-        why: String,
+        #[source]
+        source: std::io::Error,
     },
     /// Not YAML, or a key has a value of the wrong kind.
-    #[error("{path}: {why}")]
+    #[error("{}: {why}", path.display())]
     Invalid {
         /// Where.
-        path: String,
+        path: PathBuf,
         /// What is wrong.
         why: String,
     },
@@ -98,12 +99,14 @@ fn number(y: &Yaml) -> Option<f64> {
 
 /// Reads a configuration file.
 pub fn read_config(path: &Path) -> Result<Hls4mlConfig, ConfigError> {
-    let shown = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-        path: shown.clone(),
-        why: e.to_string(),
+    let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
     })?;
-    let mut cfg = parse_config(&src).map_err(|why| ConfigError::Invalid { path: shown, why })?;
+    let mut cfg = parse_config(&src).map_err(|why| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        why,
+    })?;
     if let (Some(m), Some(dir)) = (cfg.model.as_mut(), path.parent()) {
         if m.is_relative() {
             *m = dir.join(&*m);

@@ -6,16 +6,17 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::data::reports::{read_report, ReportError, SynthReport};
+use crate::design::HlsConfig;
 use crate::design::{Design, Provenance, ReportKind, Targets};
-use crate::estimate::{design_from_file, EstimateError, HlsConfig};
-use crate::reports::{read_report, ReportError, SynthReport};
+use crate::input::{design_from_file, InputError, Overrides};
 
 /// Why a run could not be ingested.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// The network could not be read.
     #[error(transparent)]
-    Network(#[from] EstimateError),
+    Network(#[from] InputError),
     /// A report could not be read.
     #[error(transparent)]
     Report(#[from] ReportError),
@@ -24,12 +25,16 @@ pub enum IngestError {
         "no report given: pass myproject_csynth.xml, myproject_csynth.rpt and/or vivado_synth.rpt"
     )]
     NoReport,
+    /// Neither the reports nor the user name the part.
+    #[error("the reports name no part: pass --part (e.g. xc7z020clg400-1)")]
+    NoPart,
     /// The records file could not be written.
-    #[error("{path}: {source}")]
+    #[error("{}: cannot append to it", path.display())]
     Write {
         /// Where.
-        path: String,
+        path: PathBuf,
         /// Why.
+        #[source]
         source: std::io::Error,
     },
 }
@@ -58,13 +63,12 @@ pub fn merge(reports: &[SynthReport]) -> (Targets, ReportKind) {
     (t, kind)
 }
 
-/// Builds the record of one run. `part` and `clock_ns` of `cfg` are taken
-/// from the reports when `from_reports` is set.
+/// Builds the record of one run: hls4ml's defaults, then the part and
+/// clock the reports name, then `over` (what the user says the run used).
 pub fn record(
     network: &Path,
-    cfg: &HlsConfig,
+    over: &Overrides,
     report_paths: &[PathBuf],
-    from_reports: bool,
 ) -> Result<Design, IngestError> {
     if report_paths.is_empty() {
         return Err(IngestError::NoReport);
@@ -73,14 +77,20 @@ pub fn record(
         .iter()
         .map(|p| read_report(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut cfg = cfg.clone();
-    if from_reports {
-        if let Some(part) = reports.iter().find_map(|r| r.part.clone()) {
-            cfg.part = part;
-        }
-        if let Some(clock) = reports.iter().find_map(|r| r.clock_ns) {
-            cfg.clock_ns = clock;
-        }
+    let mut base = HlsConfig {
+        // Never a guess: the reports or the user name the part.
+        part: String::new(),
+        ..HlsConfig::default()
+    };
+    if let Some(part) = reports.iter().find_map(|r| r.part.clone()) {
+        base.part = part;
+    }
+    if let Some(clock) = reports.iter().find_map(|r| r.clock_ns) {
+        base.clock_ns = clock;
+    }
+    let cfg = over.over(&base)?;
+    if cfg.part.is_empty() {
+        return Err(IngestError::NoPart);
     }
     let mut d = design_from_file(network, &cfg)?;
     let (targets, kind) = merge(&reports);
@@ -107,7 +117,7 @@ pub fn record(
 /// Appends `design` as one JSON line to `path` (created if missing).
 pub fn append(path: &Path, design: &Design) -> Result<(), IngestError> {
     let err = |source| IngestError::Write {
-        path: path.display().to_string(),
+        path: path.to_path_buf(),
         source,
     };
     let line = serde_json::to_string(design)

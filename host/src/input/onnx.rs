@@ -19,7 +19,7 @@ use tract_onnx::pb::{
 };
 
 use crate::design::{Activation, Layer, LayerKind};
-use crate::keras::activation_suffix;
+use crate::input::keras::activation_suffix;
 
 /// Why an ONNX model could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

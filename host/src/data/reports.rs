@@ -16,11 +16,12 @@ use crate::design::{ReportKind, Targets};
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// The file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{}: cannot read it", path.display())]
     Read {
         /// Where.
-        path: String,
+        path: std::path::PathBuf,
         /// Why.
+        #[source]
         source: std::io::Error,
     },
     /// Not a report zest knows, or a field is missing or malformed.
@@ -52,7 +53,7 @@ pub struct SynthReport {
 pub fn read_report(path: &Path) -> Result<SynthReport, ReportError> {
     let p = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
-        path: p.clone(),
+        path: path.to_path_buf(),
         source,
     })?;
     parse_report(&text).map_err(|why| ReportError::Format { path: p, why })

@@ -4,7 +4,7 @@
 //! widths, precisions and reuse factors drawn from a seeded generator.
 //!
 //! The peer measured in the same run is the gradient-boosted-trees
-//! baseline ([`crate::baselines::Gbt`]) when synthesis records are at hand
+//! baseline ([`crate::learn::baselines::Gbt`]) when synthesis records are at hand
 //! (it is trained on them first): the same designs, the same batches.
 
 use std::time::Instant;
@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::data::{mlp, synthetic_design};
 use crate::design::{Activation, Design, Precision};
-use crate::surrogate::Surrogate;
+use crate::learn::surrogate::Surrogate;
 
 /// One measurement.
 #[derive(Debug, Clone, Serialize)]

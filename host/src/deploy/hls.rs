@@ -22,44 +22,47 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use zest_fixed::model::{FixedModel, ModelError, N_TARGETS};
+use zest_fixed::model::{FixedModel, ModelError, Tokens, N_TARGETS};
 use zest_fixed::{FixedType, Overflow, Quant};
 use zest_proto::pl;
 
+use crate::design::{design_from_layers, HlsConfig};
 use crate::design::{Activation, Design, Layer, LayerKind, Precision, Strategy};
-use crate::estimate::{design_from_layers, HlsConfig};
 
 /// Multipliers each generated layer gets; its reuse factor follows
 /// (`⌈n_in·n_out / MULTIPLIERS_PER_LAYER⌉`). Chosen so that five members of
 /// four layers (40 multipliers) fit the xc7z020's 220 DSPs with room to
 /// spare, and zest's estimator, extrapolating, agrees (see `zest quantize`).
 pub const MULTIPLIERS_PER_LAYER: usize = 2;
-/// Clock of the generated project, ns (100 MHz, the PYNQ-Z2's FCLK0).
-pub const CLOCK_NS: f64 = 10.0;
+/// Clock of the generated project, ns ([`pl::CLOCK_NS`]).
+pub const CLOCK_NS: f64 = pl::CLOCK_NS as f64;
 /// Clock period the accelerator is estimated at: zest's training records
 /// span 3.3–5 ns, none at 10 ns. A design scheduled for 5 ns meets 10 ns
 /// and has at least as many pipeline registers, so this errs high.
 pub const ESTIMATE_CLOCK_NS: f64 = 5.0;
-/// Part of the generated project.
-pub const PART: &str = "xc7z020clg400-1";
+/// Part of the generated project ([`pl::PART`]).
+pub const PART: &str = pl::PART;
 
 const LIB: [(&str, &str); 4] = [
     (
         "zest_common.h",
-        include_str!("../../hls/zest/zest_common.h"),
+        include_str!("../../../hls/zest/zest_common.h"),
     ),
-    ("zest_dense.h", include_str!("../../hls/zest/zest_dense.h")),
+    (
+        "zest_dense.h",
+        include_str!("../../../hls/zest/zest_dense.h"),
+    ),
     (
         "zest_activation.h",
-        include_str!("../../hls/zest/zest_activation.h"),
+        include_str!("../../../hls/zest/zest_activation.h"),
     ),
     (
         "zest_readout.h",
-        include_str!("../../hls/zest/zest_readout.h"),
+        include_str!("../../../hls/zest/zest_readout.h"),
     ),
 ];
-const TB: &str = include_str!("../../hls/templates/tb_zest.cpp");
-const BUILD_TCL: &str = include_str!("../../hls/templates/build_prj.tcl");
+const TB: &str = include_str!("../../../hls/templates/tb_zest.cpp");
+const BUILD_TCL: &str = include_str!("../../../hls/templates/build_prj.tcl");
 
 /// Error of generation or checking.
 #[derive(Debug, thiserror::Error)]
@@ -68,11 +71,12 @@ pub enum HlsError {
     #[error("fixed-point model: {0}")]
     Model(String),
     /// File system.
-    #[error("{path}: {source}")]
+    #[error("{}", path.display())]
     Io {
         /// Path.
         path: PathBuf,
         /// Cause.
+        #[source]
         source: std::io::Error,
     },
     /// g++ or the testbench failed.
@@ -342,56 +346,16 @@ pub fn files(model: &FixedModel<'_>, model_id: u64) -> Vec<(String, String)> {
 
 /// The register map as a C header, from [`zest_proto::pl`].
 pub fn regs_header() -> String {
-    let mut s = String::from(
-        "// zest accelerator register map, generated from zest_proto::pl (proto/src/pl.rs).\n// Do not edit.\n#ifndef ZEST_REGS_H_\n#define ZEST_REGS_H_\n",
-    );
-    for (name, v) in register_map() {
-        let _ = writeln!(s, "#define ZEST_{name} 0x{v:08X}u");
-    }
-    s.push_str("#endif\n");
+    let mut s = String::new();
+    let _ = pl::write_regs_header(&mut s);
     s
 }
 
-/// The address map for the Vivado scripts (bitstream-scripts/generated/
-/// address_map.tcl, written by `cargo xtask gen-scripts`): every name of
-/// [`register_map`] as a Tcl variable `ZEST_<NAME>`, plus the part and PL
-/// clock of the generated HLS project.
+/// The address map for the Vivado scripts, from [`zest_proto::pl`].
 pub fn address_map_tcl() -> String {
-    let mut s = String::from(
-        "# zest address map and register layout, generated from zest_proto::pl\n# (proto/src/pl.rs) by `cargo xtask gen-scripts`. Do not edit.\n",
-    );
-    for (name, v) in register_map() {
-        if name.ends_with("BITS") {
-            let _ = writeln!(s, "set ZEST_{name} {v}");
-        } else {
-            let _ = writeln!(s, "set ZEST_{name} 0x{v:08X}");
-        }
-    }
-    let _ = writeln!(s, "set ZEST_PART {PART}");
-    let _ = writeln!(s, "set ZEST_FCLK_MHZ {}", (1000.0 / CLOCK_NS).round());
+    let mut s = String::new();
+    let _ = pl::write_address_map_tcl(&mut s);
     s
-}
-
-/// Every address and offset of [`zest_proto::pl`], by name.
-pub fn register_map() -> Vec<(&'static str, u64)> {
-    vec![
-        ("ACCEL_BASE", pl::ACCEL_BASE as u64),
-        ("ACCEL_RANGE", pl::ACCEL_RANGE as u64),
-        ("CTRL_OFFSET", pl::CTRL_OFFSET as u64),
-        ("N_LAYERS_OFFSET", pl::N_LAYERS_OFFSET as u64),
-        ("RESULT_OFFSET", pl::RESULT_OFFSET as u64),
-        ("RESULT_STRIDE", pl::RESULT_STRIDE as u64),
-        ("ID_BASE", pl::ID_BASE as u64),
-        ("ID_RANGE", pl::ID_RANGE as u64),
-        ("ID_MODEL_REGISTER", pl::ID_MODEL_REGISTER as u64),
-        (
-            "ID_VALUE",
-            (u64::from(pl::ID_MAGIC) << 16) | u64::from(pl::ACCEL_VERSION),
-        ),
-        ("DMA_BASE", pl::DMA_BASE as u64),
-        ("DMA_RANGE", pl::DMA_RANGE as u64),
-        ("TOKEN_WORD_BITS", u64::from(pl::TOKEN_WORD_BITS)),
-    ]
 }
 
 /// Writes the project to `dir`; returns the files written.
@@ -413,12 +377,9 @@ pub fn generate(model_bytes: &[u8], dir: &Path) -> Result<Vec<PathBuf>, HlsError
     Ok(written)
 }
 
-/// One test vector: a design's tokens, raw in the input type.
-pub type Vector = Vec<Vec<i64>>;
-
 /// Writes vectors as the testbench reads them: per design a line with the
 /// layer count, then one line per token.
-pub fn write_vectors(path: &Path, vectors: &[Vector]) -> Result<(), HlsError> {
+pub fn write_vectors(path: &Path, vectors: &[Tokens]) -> Result<(), HlsError> {
     let mut s = String::new();
     for v in vectors {
         let _ = writeln!(s, "{}", v.len());
@@ -435,11 +396,11 @@ pub fn write_vectors(path: &Path, vectors: &[Vector]) -> Result<(), HlsError> {
 /// the slots at its extremes), then the all-min and all-max tokens.
 pub fn vectors(
     model: &FixedModel<'_>,
-    designs: &[Vector],
+    designs: &[Tokens],
     random: usize,
     seed: u64,
-) -> Vec<Vector> {
-    let mut out: Vec<Vector> = designs.to_vec();
+) -> Vec<Tokens> {
+    let mut out: Vec<Tokens> = designs.to_vec();
     let mut rng = fastrand::Rng::with_seed(seed);
     let (lo, hi) = (model.input.min_raw(), model.input.max_raw());
     let n = usize::from(model.token_len);
@@ -571,7 +532,7 @@ pub struct Mismatch {
 /// Compares C simulation rows with the Rust model on the same vectors.
 pub fn compare(
     model: &FixedModel<'_>,
-    vectors: &[Vector],
+    vectors: &[Tokens],
     csim: &[[u64; N_TARGETS]],
 ) -> Result<Vec<Mismatch>, HlsError> {
     if csim.len() != vectors.len() {

@@ -12,7 +12,7 @@ use zest_proto::{
 };
 
 use crate::link::{Link, PortSpec};
-use crate::{Error, Result};
+use crate::{BoardError, Result};
 
 /// How long to wait and how often to try.
 #[derive(Debug, Clone, Copy)]
@@ -101,19 +101,7 @@ impl Reply {
             Response::Estimates(e) => Reply::Estimates(BoardEstimates {
                 engine: e.engine,
                 model_id: e.model_id,
-                totals: e
-                    .totals
-                    .chunks_exact(8 * N_TARGETS)
-                    .map(|d| {
-                        let mut t = [0u64; N_TARGETS];
-                        for (v, b) in t.iter_mut().zip(d.chunks_exact(8)) {
-                            let mut w = [0u8; 8];
-                            w.copy_from_slice(b);
-                            *v = u64::from_le_bytes(w);
-                        }
-                        t
-                    })
-                    .collect(),
+                totals: e.iter().collect(),
                 ticks: e.ticks,
             }),
             Response::Model(m) => Reply::Model(m),
@@ -188,8 +176,8 @@ impl BoardClient {
         &self.port
     }
 
-    fn link_err(&self, action: &'static str, source: io::Error) -> Error {
-        Error::Link {
+    fn link_err(&self, action: &'static str, source: io::Error) -> BoardError {
+        BoardError::Link {
             port: self.port.clone(),
             action,
             source,
@@ -220,7 +208,7 @@ impl BoardClient {
         let mut wire = vec![0u8; ENCODED_BUF_LEN + 1];
         wire[0] = FRAME_DELIMITER;
         let n = encode_frame(seq, req, &mut wire[1..])
-            .map_err(|e| Error::TooLarge(format!("{}: {e}", request_name(req))))?;
+            .map_err(|e| BoardError::TooLarge(format!("{}: {e}", request_name(req))))?;
         self.send_raw(&wire[..n + 1])?;
         Ok(seq)
     }
@@ -292,7 +280,7 @@ impl BoardClient {
                     error: DecodeError::UnsupportedVersion { found },
                     ..
                 }) => {
-                    return Err(Error::VersionMismatch {
+                    return Err(BoardError::VersionMismatch {
                         board: found,
                         host: PROTOCOL_VERSION,
                     })
@@ -313,7 +301,7 @@ impl BoardClient {
                     std::thread::sleep(Duration::from_millis(10 << attempt.min(6)));
                 }
                 Some(Reply::Rejected(reason)) => {
-                    return Err(Error::Rejected {
+                    return Err(BoardError::Rejected {
                         request: request_name(req),
                         reason,
                     })
@@ -322,7 +310,7 @@ impl BoardClient {
                 None => {}
             }
         }
-        Err(Error::Timeout {
+        Err(BoardError::Timeout {
             port: self.port.clone(),
             request: request_name(req),
             tries,
@@ -334,13 +322,13 @@ impl BoardClient {
     pub fn identify(&mut self) -> Result<BoardIdentity> {
         match self.request(&Request::Identify)? {
             Reply::Identity(id) if id.protocol_version != PROTOCOL_VERSION => {
-                Err(Error::VersionMismatch {
+                Err(BoardError::VersionMismatch {
                     board: id.protocol_version,
                     host: PROTOCOL_VERSION,
                 })
             }
             Reply::Identity(id) => Ok(id),
-            other => Err(Error::UnexpectedReply {
+            other => Err(BoardError::UnexpectedReply {
                 request: "Identify",
                 got: other.kind(),
             }),
@@ -351,7 +339,7 @@ impl BoardClient {
     pub fn stats(&mut self) -> Result<Stats> {
         match self.request(&Request::Stats)? {
             Reply::Stats(s) => Ok(s),
-            other => Err(Error::UnexpectedReply {
+            other => Err(BoardError::UnexpectedReply {
                 request: "Stats",
                 got: other.kind(),
             }),
@@ -361,18 +349,18 @@ impl BoardClient {
     /// Echoes `data` once (no retry); `Ok(None)` if no reply came in time.
     pub fn echo_once(&mut self, data: &[u8]) -> Result<Option<Vec<u8>>> {
         if data.len() > MAX_ECHO_LEN {
-            return Err(Error::TooLarge(format!(
+            return Err(BoardError::TooLarge(format!(
                 "echo payload of {} bytes exceeds the {MAX_ECHO_LEN}-byte limit",
                 data.len()
             )));
         }
         match self.try_once(&Request::Echo(data))? {
             Some(Reply::Echo(back)) => Ok(Some(back)),
-            Some(Reply::Rejected(reason)) => Err(Error::Rejected {
+            Some(Reply::Rejected(reason)) => Err(BoardError::Rejected {
                 request: "Echo",
                 reason,
             }),
-            Some(other) => Err(Error::UnexpectedReply {
+            Some(other) => Err(BoardError::UnexpectedReply {
                 request: "Echo",
                 got: other.kind(),
             }),
@@ -386,18 +374,18 @@ impl BoardClient {
         match self.request(&Request::Estimate(*req))? {
             Reply::Estimates(e) => {
                 if e.totals.len() != req.layers.len() {
-                    return Err(Error::UnexpectedReply {
+                    return Err(BoardError::UnexpectedReply {
                         request: "Estimate",
                         got: "Estimates of another length",
                     });
                 }
                 Ok(e)
             }
-            Reply::Refused(refusal) => Err(Error::Refused {
+            Reply::Refused(refusal) => Err(BoardError::Refused {
                 request: "Estimate",
                 refusal,
             }),
-            other => Err(Error::UnexpectedReply {
+            other => Err(BoardError::UnexpectedReply {
                 request: "Estimate",
                 got: other.kind(),
             }),
@@ -407,11 +395,11 @@ impl BoardClient {
     fn model_request(&mut self, req: &Request<'_>) -> Result<ModelStatus> {
         match self.request(req)? {
             Reply::Model(m) => Ok(m),
-            Reply::Refused(refusal) => Err(Error::Refused {
+            Reply::Refused(refusal) => Err(BoardError::Refused {
                 request: request_name(req),
                 refusal,
             }),
-            other => Err(Error::UnexpectedReply {
+            other => Err(BoardError::UnexpectedReply {
                 request: request_name(req),
                 got: other.kind(),
             }),
@@ -427,9 +415,9 @@ impl BoardClient {
         mut progress: impl FnMut(usize),
     ) -> Result<ModelStatus> {
         let id = zest_fixed::model::FixedModel::id_of(bytes)
-            .map_err(|e| Error::TooLarge(format!("not a fixed-point model: {e}")))?;
+            .map_err(|e| BoardError::TooLarge(format!("not a fixed-point model: {e}")))?;
         let len = u32::try_from(bytes.len())
-            .map_err(|_| Error::TooLarge(format!("model of {} bytes", bytes.len())))?;
+            .map_err(|_| BoardError::TooLarge(format!("model of {} bytes", bytes.len())))?;
         self.model_request(&Request::ModelBegin { id, len })?;
         for (k, chunk) in bytes.chunks(MAX_CHUNK_LEN).enumerate() {
             let offset = (k * MAX_CHUNK_LEN) as u32;

@@ -9,7 +9,7 @@ use burn::tensor::TensorData;
 use zest_features::{SCHEMA_VERSION, TOKEN_LEN};
 
 use crate::design::Design;
-use crate::surrogate::{Dense, Member, Surrogate, TokenRange, II, LOG_COST_MAX, N_TARGETS};
+use crate::learn::surrogate::{Dense, Member, Surrogate, TokenRange, II, LOG_COST_MAX, N_TARGETS};
 use crate::tokens::tokens;
 
 /// Training settings.
@@ -515,15 +515,9 @@ impl AggregateMlp {
             .unwrap_or_default();
         out.chunks(N_TARGETS)
             .map(|c| {
-                let v = |i: usize| f64::from(c.get(i).copied().unwrap_or(f32::NAN));
-                crate::design::Targets {
-                    lut: v(0),
-                    ff: v(1),
-                    dsp: v(2),
-                    bram18: v(3),
-                    latency_cycles: v(4),
-                    ii: v(5),
-                }
+                crate::design::Targets::from_array(std::array::from_fn(|i| {
+                    f64::from(c.get(i).copied().unwrap_or(f32::NAN))
+                }))
             })
             .collect()
     }

@@ -33,8 +33,8 @@ use zest_fixed::model::{pack, DenseQ, FixedModel, ModelError, N_TARGETS};
 use zest_fixed::{index_raw, FixedType, Overflow, Quant};
 
 use crate::design::{Design, Targets};
-use crate::metrics::target_metrics;
-use crate::surrogate::{round_targets, Surrogate};
+use crate::learn::metrics::target_metrics;
+use crate::learn::surrogate::{round_targets, Surrogate};
 use crate::tokens::tokens;
 
 /// Fractional bits every precision starts the search with.
@@ -103,7 +103,12 @@ pub struct Folded {
     pub cap: Vec<f64>,
 }
 
-fn fold_input(d: &crate::surrogate::Dense, mean: &[f32], std: &[f32], with_bias: bool) -> FLayer {
+fn fold_input(
+    d: &crate::learn::surrogate::Dense,
+    mean: &[f32],
+    std: &[f32],
+    with_bias: bool,
+) -> FLayer {
     let (ni, no) = (d.inputs, d.outputs);
     let mut w = vec![0f64; ni * no];
     let mut b: Vec<f64> = d.bias.iter().map(|v| f64::from(*v)).collect();
@@ -124,7 +129,7 @@ fn fold_input(d: &crate::surrogate::Dense, mean: &[f32], std: &[f32], with_bias:
     }
 }
 
-fn plain(d: &crate::surrogate::Dense) -> FLayer {
+fn plain(d: &crate::learn::surrogate::Dense) -> FLayer {
     FLayer {
         inputs: d.inputs,
         outputs: d.outputs,
@@ -380,13 +385,6 @@ fn quantize_all(t: &FixedType, v: &[f64]) -> Vec<i64> {
     v.iter().map(|x| r.from_f64(*x)).collect()
 }
 
-/// A token's slots in the model's input type (rounded, saturated): what
-/// the host sends to the board and writes as HLS test vectors.
-pub fn quantize_token(input: &FixedType, token: &[f32]) -> Vec<i64> {
-    let r = rounding(*input);
-    token.iter().map(|v| r.from_f64(f64::from(*v))).collect()
-}
-
 /// One layer's types (weight, bias, result), packed weights and biases,
 /// inputs and outputs, before they are borrowed into a [`DenseQ`].
 type Packed = (
@@ -398,12 +396,6 @@ type Packed = (
     usize,
     usize,
 );
-
-/// A design's layer tokens in the model's input type, as the board and
-/// the HLS testbench take them.
-pub fn design_tokens(input: &FixedType, d: &Design) -> Vec<Vec<i64>> {
-    tokens(d).iter().map(|t| quantize_token(input, t)).collect()
-}
 
 /// Builds and encodes the fixed-point model for `p`.
 pub fn build(f: &Folded, p: &Precisions, provenance: &str) -> Result<Vec<u8>, QuantizeError> {
@@ -567,15 +559,7 @@ impl<'d> EvalSet<'d> {
 
 /// Converts a design's raw totals to targets.
 pub fn totals_to_targets(total: &FixedType, raw: &[i64; N_TARGETS]) -> Targets {
-    let v = raw.map(|r| total.to_f64(r));
-    Targets {
-        lut: v[0],
-        ff: v[1],
-        dsp: v[2],
-        bram18: v[3],
-        latency_cycles: v[4],
-        ii: v[5],
-    }
+    Targets::from_array(raw.map(|r| total.to_f64(r)))
 }
 
 /// Per-member shares of every token, recomputed only for the members a
@@ -603,7 +587,7 @@ impl Cache {
         let q: Vec<Vec<i64>> = set
             .tokens
             .iter()
-            .map(|t| quantize_token(&model.input, t))
+            .map(|t| crate::tokens::quantize_token(&model.input, t))
             .collect();
         for m in 0..usize::from(model.members) {
             if !self.stale[m] {
@@ -891,6 +875,108 @@ pub fn qhs(
         model_id: format!("{:016x}", FixedModel::id_of(&bytes)?),
         model_bytes: bytes.len(),
         precisions: p,
+    };
+    Ok((bytes, report))
+}
+
+/// Options of [`quantize`] (the flags of `zest quantize`).
+#[derive(Debug, Clone)]
+pub struct QuantizeOptions {
+    /// Allowed loss: fixed-point mean SMAPE may exceed the f32 model's by
+    /// this many percentage points on the search designs.
+    pub tolerance: f64,
+    /// Every target's estimates stay within this SMAPE % of the f32 model's.
+    pub max_drift: f64,
+    /// Seed of the search/test split.
+    pub seed: u64,
+}
+
+/// Everything `zest quantize` reports (also written as its `--report`).
+#[derive(Debug, Clone, Serialize)]
+pub struct QuantizeReport {
+    /// The search.
+    pub qhs: QhsReport,
+    /// Mean SMAPE % on the realistic networks of the test half: (f32,
+    /// fixed point).
+    pub realistic: Option<(f64, f64)>,
+    /// Per target, SMAPE % between the fixed-point and f32 estimates on
+    /// the test half.
+    pub drift_from_f32: [f64; N_TARGETS],
+    /// The accelerator this model makes, estimated by the shipped surrogate.
+    pub accelerator: crate::estimate::EstimateReport,
+    /// Where the model was written.
+    pub out: std::path::PathBuf,
+    /// Realistic designs in the test half.
+    #[serde(skip)]
+    pub realistic_designs: usize,
+}
+
+/// Splits `designs` into search and test halves by group (every
+/// configuration of a network on one side), the realistic networks split
+/// the same way, so the search sees their regime too and the test half
+/// holds some it never saw.
+pub fn search_test_split(designs: &[Design], seed: u64) -> (Vec<&Design>, Vec<&Design>) {
+    let mut search = Vec::new();
+    let mut test = Vec::new();
+    for realistic in [false, true] {
+        let part: Vec<&Design> = designs
+            .iter()
+            .filter(|d| d.realistic == realistic)
+            .collect();
+        let (s, t) = crate::learn::eval::group_split(&part, 0.5, seed);
+        search.extend(s);
+        test.extend(t);
+    }
+    (search, test)
+}
+
+/// `zest quantize`: QHS of `model` on the search half of `designs`, the
+/// result measured on the test half; returns the model's bytes (to be
+/// written to `out`) and the report. `progress` is told the evaluations
+/// so far and the precisions still reducible this round.
+pub fn quantize(
+    model: &Surrogate,
+    designs: &[Design],
+    opts: &QuantizeOptions,
+    provenance: &str,
+    out: &std::path::Path,
+    progress: impl FnMut(usize, usize),
+) -> Result<(Vec<u8>, QuantizeReport), QuantizeError> {
+    let (search, test) = search_test_split(designs, opts.seed);
+    let test_realistic: Vec<&Design> = test.iter().copied().filter(|d| d.realistic).collect();
+    let search = EvalSet::new(&search);
+    let test = EvalSet::new(&test);
+    let (bytes, qhs_report) = qhs(
+        model,
+        &search,
+        &test,
+        opts.tolerance,
+        opts.max_drift,
+        provenance,
+        progress,
+    )?;
+    let accel = crate::deploy::hls::accelerator_design(&FixedModel::parse(&bytes)?);
+    let realistic = EvalSet::new(&test_realistic);
+    let realistic_pair = if realistic.is_empty() {
+        None
+    } else {
+        Some((
+            realistic.f32_metric(model),
+            fixed_metric(&realistic, &bytes)?,
+        ))
+    };
+    let drift_from_f32 = drift(&test, model, &bytes)?;
+    let cfg = crate::design::config_of(&accel);
+    let shipped =
+        crate::models::load_model(None).map_err(|e| QuantizeError::Model(e.to_string()))?;
+    let accelerator = crate::estimate::estimate(&shipped, &accel, &cfg, "embedded default", None);
+    let report = QuantizeReport {
+        qhs: qhs_report,
+        realistic: realistic_pair,
+        drift_from_f32,
+        accelerator,
+        out: out.to_path_buf(),
+        realistic_designs: realistic.len(),
     };
     Ok((bytes, report))
 }

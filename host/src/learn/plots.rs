@@ -12,7 +12,7 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 use crate::design::Targets;
-use crate::eval::{EvalSuite, Report};
+use crate::learn::eval::{EvalSuite, Report};
 
 /// Why plots could not be drawn.
 #[derive(Debug, thiserror::Error)]

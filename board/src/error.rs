@@ -1,4 +1,4 @@
-//! The one error type of the `zest` crate.
+//! The one error type of `zest-board`.
 
 use std::time::Duration;
 
@@ -6,7 +6,7 @@ use zest_proto::{ModelFault, Refusal, RejectReason};
 
 /// Everything that can go wrong talking to a board or running QEMU.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum BoardError {
     /// The `--port` argument could not be understood.
     #[error("bad port {spec:?}: {why}. Use tcp:HOST:PORT, unix:PATH or a serial device such as /dev/ttyUSB1")]
     BadPort {
@@ -16,7 +16,7 @@ pub enum Error {
         why: String,
     },
     /// Opening or using the link failed.
-    #[error("{port}: {action}: {source}")]
+    #[error("{port}: {action}")]
     Link {
         /// The port, as given.
         port: String,
@@ -26,7 +26,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A serial device could not be opened.
-    #[error("{port}: cannot open serial device: {source}. Check that it exists, that you may open it (group dialout), and that no other program (a terminal, another zest) holds it")]
+    #[error("{port}: cannot open serial device (check that it exists, that you may open it (group dialout), and that no other program, a terminal or another zest, holds it)")]
     Serial {
         /// The device path.
         port: String,
@@ -88,8 +88,8 @@ pub enum Error {
     Qemu(String),
 }
 
-/// Result with [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+/// Result with [`BoardError`].
+pub type Result<T, E = BoardError> = std::result::Result<T, E>;
 
 /// What a refusal means, and what to do about it.
 pub fn refusal_text(r: &Refusal) -> String {

@@ -13,7 +13,7 @@ use forust_ml::{GradientBooster, Matrix};
 use zest_features::TOKEN_LEN;
 
 use crate::design::{Design, Targets};
-use crate::surrogate::N_TARGETS;
+use crate::learn::surrogate::N_TARGETS;
 use crate::tokens::tokens;
 
 /// Sum and max of each token slot over the layers, and the layer count.
@@ -101,14 +101,7 @@ impl Gbt {
             })
             .collect();
         (0..rows)
-            .map(|i| Targets {
-                lut: per[0][i],
-                ff: per[1][i],
-                dsp: per[2][i],
-                bram18: per[3][i],
-                latency_cycles: per[4][i],
-                ii: per[5][i],
-            })
+            .map(|i| Targets::from_array(std::array::from_fn(|t| per[t][i])))
             .collect()
     }
 }
@@ -140,7 +133,7 @@ impl Baseline {
         train: &[&Design],
         val: &[&Design],
         test: &[&Design],
-        cfg: &crate::train::TrainConfig,
+        cfg: &crate::learn::train::TrainConfig,
     ) -> Vec<Targets> {
         match self {
             Baseline::Gbt => {
@@ -149,7 +142,7 @@ impl Baseline {
                 Gbt::fit(&all, cfg.seed).predict(test)
             }
             Baseline::AggregateMlp => {
-                crate::train::AggregateMlp::fit(train, val, aggregate, cfg).predict(test)
+                crate::learn::train::AggregateMlp::fit(train, val, aggregate, cfg).predict(test)
             }
         }
     }
