@@ -89,7 +89,7 @@ pub fn fixed_point_report(
     for (l, raw) in report.layers.iter_mut().zip(&totals[1..]) {
         l.costs = to_t(raw).to_array();
     }
-    report.utilisation = crate::part::utilisation(&report.config.part, &report.targets);
+    report.utilisation = crate::estimate::utilisation_of(&report.config.part, &report.targets);
     if let Some((m, q)) = upper {
         report.upper = m.upper(&total, q).map(|u| UpperBound {
             quantile: q,

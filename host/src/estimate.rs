@@ -103,7 +103,7 @@ pub fn estimate(
         }
         b
     });
-    let utilisation = utilisation(&design.part, &targets);
+    let utilisation = utilisation_of(&design.part, &targets);
     for (l, t) in design.layers.iter().zip(&design_tokens) {
         let out: Vec<String> = model
             .range_violations(t)
@@ -152,4 +152,9 @@ pub fn estimate(
             .any(|v| v.is_finite())
             .then_some(design.targets),
     }
+}
+
+/// LUT, FF, DSP and BRAM18 of `t` as % of `part`, when zest knows the part.
+pub fn utilisation_of(part: &str, t: &Targets) -> Option<[f64; 4]> {
+    utilisation(part, [t.lut, t.ff, t.dsp, t.bram18])
 }

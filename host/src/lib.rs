@@ -6,9 +6,10 @@
 //! them. The crate is a house of rooms, each depending only on those above
 //! it in this list:
 //!
+//! * [`part`]: FPGA parts (canonical names, families, capacities).
 //! * [`design`]: the design IR (layers, precisions, reuse factors, the six
 //!   targets) and [`design::HlsConfig`], the hls4ml options and their
-//!   defaults, once. [`part`]: FPGA parts (families, capacities).
+//!   defaults, once.
 //! * [`tokens`]: a design as the per-layer tokens the models read
 //!   (float tokens, and quantized tokens in a fixed-point model's input type).
 //! * [`input`]: what users hand zest (Keras JSON, ONNX, hls4ml YAML, a
@@ -21,6 +22,8 @@
 //!   estimate report of one design.
 //! * [`deploy`]: the fixed-point quantization (QHS) and the HLS C++
 //!   accelerator with its C simulation.
+//! * [`board`]: an estimate report computed by the fixed-point model, on
+//!   a board or on the host's copy, and the board benchmark.
 //!
 //! The board client (link, requests, QEMU, estimates on the board) is the
 //! crate `zest-board`; the wire format is `zest-proto`.

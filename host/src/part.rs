@@ -4,8 +4,6 @@
 
 use serde::Serialize;
 
-use crate::design::Targets;
-
 /// The PYNQ-Z2's Zynq-7020: hls4ml users' edge board, and zest's default
 /// part (the accelerator's own part is [`zest_proto::pl::PART`], the same).
 pub const PYNQ_Z2: &str = zest_proto::pl::PART;
@@ -65,14 +63,14 @@ pub fn capacity(part: &str) -> Option<Capacity> {
         })
 }
 
-/// LUT, FF, DSP and BRAM18 as % of the part, when zest knows the part.
-pub fn utilisation(part: &str, t: &Targets) -> Option<[f64; 4]> {
+/// LUT, FF, DSP and BRAM18 (`used`, in that order) as % of the part, when zest knows the part.
+pub fn utilisation(part: &str, [lut, ff, dsp, bram18]: [f64; 4]) -> Option<[f64; 4]> {
     capacity(part).map(|c| {
         [
-            100.0 * t.lut / c.lut,
-            100.0 * t.ff / c.ff,
-            100.0 * t.dsp / c.dsp,
-            100.0 * t.bram18 / c.bram18,
+            100.0 * lut / c.lut,
+            100.0 * ff / c.ff,
+            100.0 * dsp / c.dsp,
+            100.0 * bram18 / c.bram18,
         ]
     })
 }

@@ -92,7 +92,7 @@ fn ingested_records_load_back_and_a_damaged_line_is_reported() {
     std::fs::write(&out, text).expect("write");
 
     let mut report = zest::data::LoadReport::default();
-    zest::data::user::load(&out, &mut report);
+    zest::data::ingested::load(&out, &mut report);
     assert_eq!(report.designs.len(), 3);
     assert_eq!(report.malformed.len(), 1);
     assert_eq!(report.malformed[0].position, "line 3");

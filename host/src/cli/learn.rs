@@ -348,37 +348,10 @@ impl BenchArgs {
             data: root,
             json,
         } = self;
-        use zest::learn::bench::{designs, peak_rss_kib, surrogate_work, time};
         anyhow::ensure!(n >= 1, "--designs must be at least 1");
         let model = zest::models::load_model(model_path.as_deref())?;
-        let set = designs(n, 7);
-        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-        let work = surrogate_work(&model);
-        let mut rates = vec![
-            time("zest surrogate", &set, 1, 1, 2001, &work),
-            time("zest surrogate", &set, n, 1, 5, &work),
-            time("zest surrogate", &set, n, cores, 5, &work),
-        ];
         let root = root.unwrap_or_else(zest::data::default_root);
-        if let Ok(report) = zest::data::load_all(&root, |_| {}) {
-            let train: Vec<&zest::design::Design> =
-                report.designs.iter().filter(|d| !d.realistic).collect();
-            if !train.is_empty() {
-                let gbt = zest::learn::baselines::Gbt::fit(&train, 1);
-                let peer = |ds: &[zest::design::Design]| {
-                    let refs: Vec<&zest::design::Design> = ds.iter().collect();
-                    gbt.predict(&refs).iter().map(|t| t.lut).sum::<f64>()
-                };
-                rates.push(time("peer: GBT baseline (forust)", &set, 1, 1, 2001, peer));
-                rates.push(time("peer: GBT baseline (forust)", &set, n, 1, 5, peer));
-                rates.push(time("peer: GBT baseline (forust)", &set, n, cores, 5, peer));
-            }
-        }
-        let report = zest::learn::bench::BenchReport {
-            rates,
-            peak_rss_kib: peak_rss_kib(),
-            cores,
-        };
+        let report = zest::learn::bench::run(&model, n, &root);
         if json {
             return print_json(&report);
         }

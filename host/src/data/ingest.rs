@@ -1,7 +1,7 @@
 //! `zest ingest`: a user's own synthesis run (the network it was built from,
 //! the hls4ml options, and the reports HLS and Vivado wrote) as a training
 //! record, appended to a JSON Lines file that `zest train --records` and
-//! `zest eval --records` read back ([`crate::data::user`]).
+//! `zest eval --records` read back ([`crate::data::ingested`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,26 +1,26 @@
 //! Loading real hls4ml synthesis records into [`Design`]s.
 //!
 //! One module per source format found in the data directory (see its
-//! README): the wa-hls4ml CSVs ([`wa_csv`]), the Zynq-7000 MLP projects
-//! ([`argykokk`]), the VU9P CNN runs with their Keras models ([`kebl`]),
-//! the PYNQ-Z2 jet tagger ([`pynqz2`]) and hls4ml's regression baselines
-//! ([`baselines`]). Every loader streams its file record by record: a
+//! README): the wa-hls4ml CSVs ([`wa_hls4ml_csv`]), the Zynq-7000 MLP projects
+//! ([`zynq_mlps`]), the VU9P CNN runs with their Keras models ([`vu9p_cnns`]),
+//! the PYNQ-Z2 jet tagger ([`pynqz2_jet_tagger`]) and hls4ml's regression baselines
+//! ([`hls4ml_baselines`]). Every loader streams its file record by record: a
 //! malformed record is reported with its file and position, counted and
 //! skipped; a failed synthesis is counted and excluded; a record that is
 //! well-formed but cannot become a design (its architecture is not in the
 //! record) is counted with the reason. Nothing is dropped silently, and one
 //! bad record never stops the others from loading.
 
-pub mod argykokk;
-pub mod baselines;
+pub mod hls4ml_baselines;
 pub mod ingest;
+pub mod ingested;
 pub mod json_stream;
-pub mod kebl;
-pub mod pynqz2;
+pub mod pynqz2_jet_tagger;
 pub mod reports;
-pub mod user;
-pub mod wa_csv;
+pub mod vu9p_cnns;
+pub mod wa_hls4ml_csv;
 pub mod wa_release;
+pub mod zynq_mlps;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -220,12 +220,12 @@ pub fn load_all(root: &Path, mut progress: impl FnMut(&str)) -> Result<LoadRepor
         return Err(DataError::NoData(root.to_path_buf()));
     }
     let mut report = LoadReport::default();
-    wa_csv::load(root, &mut report, &mut progress);
+    wa_hls4ml_csv::load(root, &mut report, &mut progress);
     wa_release::load(root, &mut report, &mut progress);
-    argykokk::load(root, &mut report, &mut progress);
-    kebl::load(root, &mut report, &mut progress);
-    pynqz2::load(root, &mut report, &mut progress);
-    baselines::load(root, &mut report, &mut progress);
+    zynq_mlps::load(root, &mut report, &mut progress);
+    vu9p_cnns::load(root, &mut report, &mut progress);
+    pynqz2_jet_tagger::load(root, &mut report, &mut progress);
+    hls4ml_baselines::load(root, &mut report, &mut progress);
     Ok(report)
 }
 
@@ -238,7 +238,7 @@ pub fn load_with_records(
     let mut report = load_all(root, &mut progress)?;
     for r in records {
         progress(&r.display().to_string());
-        user::load(r, &mut report);
+        ingested::load(r, &mut report);
     }
     Ok(report)
 }
@@ -288,10 +288,16 @@ pub fn mlp(
     let mut layers = Vec::new();
     let n = widths.len().saturating_sub(1);
     for (i, w) in widths.windows(2).enumerate() {
-        layers.push(wa_csv::dense(&format!("dense_{i}"), w[0], w[1], weight, rf));
+        layers.push(wa_hls4ml_csv::dense(
+            &format!("dense_{i}"),
+            w[0],
+            w[1],
+            weight,
+            rf,
+        ));
         let act = if i + 1 == n { output } else { hidden };
         if act != Activation::Linear {
-            let mut a = wa_csv::dense(&format!("act_{i}"), w[1], w[1], weight, 1);
+            let mut a = wa_hls4ml_csv::dense(&format!("act_{i}"), w[1], w[1], weight, 1);
             a.kind = LayerKind::Activation;
             a.activation = act;
             a.weight = None;

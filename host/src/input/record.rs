@@ -1,5 +1,5 @@
 //! One synthesis record read as a design: a wa-hls4ml release record
-//! (the format is described in [`crate::data::wa_release`]) or a zest
+//! (the format is described in `data::wa_release`) or a zest
 //! record (a [`Design`] as JSON, as `zest ingest` writes), and what one
 //! record of any loader becomes ([`Outcome`]).
 

@@ -41,6 +41,39 @@ pub struct BenchReport {
     pub cores: usize,
 }
 
+/// `zest bench`: the surrogate at batch 1 and batch `n` (one thread, then
+/// every core), and the GBT baseline (trained on the synthetic records
+/// under `root`, when they load) on the same designs as the peer.
+pub fn run(model: &Surrogate, n: usize, root: &std::path::Path) -> BenchReport {
+    let set = designs(n, 7);
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let work = surrogate_work(model);
+    let mut rates = vec![
+        time("zest surrogate", &set, 1, 1, 2001, &work),
+        time("zest surrogate", &set, n, 1, 5, &work),
+        time("zest surrogate", &set, n, cores, 5, &work),
+    ];
+    if let Ok(report) = crate::data::load_all(root, |_| {}) {
+        let train: Vec<&Design> = report.designs.iter().filter(|d| !d.realistic).collect();
+        if !train.is_empty() {
+            let gbt = crate::learn::baselines::Gbt::fit(&train, 1);
+            let peer = |ds: &[Design]| {
+                let refs: Vec<&Design> = ds.iter().collect();
+                gbt.predict(&refs).iter().map(|t| t.lut).sum::<f64>()
+            };
+            let name = "peer: GBT baseline (forust)";
+            rates.push(time(name, &set, 1, 1, 2001, peer));
+            rates.push(time(name, &set, n, 1, 5, peer));
+            rates.push(time(name, &set, n, cores, 5, peer));
+        }
+    }
+    BenchReport {
+        rates,
+        peak_rss_kib: peak_rss_kib(),
+        cores,
+    }
+}
+
 /// `n` seeded random MLP designs.
 pub fn designs(n: usize, seed: u64) -> Vec<Design> {
     let mut rng = fastrand::Rng::with_seed(seed);
