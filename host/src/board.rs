@@ -84,16 +84,23 @@ pub fn fixed_point_report(
         ),
     };
     let to_t = |raw: &[u64; N_TARGETS]| totals_to_targets(&model.total, &raw.map(|v| v as i64));
-    let total = to_t(&totals[0]);
+    let total = crate::learn::rules::apply(design, to_t(&totals[0]));
     report.targets = round_targets(&total);
     for (l, raw) in report.layers.iter_mut().zip(&totals[1..]) {
         l.costs = to_t(raw).to_array();
     }
-    report.utilisation = crate::estimate::utilisation_of(&report.config.part, &report.targets);
+    let part = report.config.part.clone();
+    if let Some(old) = crate::estimate::fit_warning(&part, report.utilisation) {
+        report.warnings.retain(|w| *w != old);
+    }
+    report.utilisation = crate::estimate::utilisation_of(&part, &report.targets);
+    report
+        .warnings
+        .extend(crate::estimate::fit_warning(&part, report.utilisation));
     if let Some((m, q)) = upper {
-        report.upper = m.upper(&total, q).map(|u| UpperBound {
+        report.upper = m.upper(&to_t(&totals[0]), q).map(|u| UpperBound {
             quantile: q,
-            targets: round_targets(&u),
+            targets: round_targets(&crate::learn::rules::apply(design, u)),
         });
     }
     report.model = model_name;

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::design::{Design, HlsConfig, LayerKind, Targets};
+use crate::learn::rules;
 use crate::learn::surrogate::{round_targets, Surrogate};
 use crate::part::{capacity, utilisation};
 use crate::tokens::tokens;
@@ -89,12 +90,13 @@ pub fn estimate(
 ) -> EstimateReport {
     let design_tokens = tokens(design);
     let e = model.estimate_tokens(&design_tokens);
-    let targets = round_targets(&e.targets);
+    let ruled = rules::apply(design, e.targets);
+    let targets = round_targets(&ruled);
     let mut warnings = Vec::new();
     let upper = upper.and_then(|q| {
         let b = model.upper(&e.targets, q).map(|t| UpperBound {
             quantile: q,
-            targets: round_targets(&t),
+            targets: round_targets(&rules::apply(design, t)),
         });
         if b.is_none() {
             warnings.push(format!(
@@ -104,6 +106,7 @@ pub fn estimate(
         b
     });
     let utilisation = utilisation_of(&design.part, &targets);
+    warnings.extend(fit_warning(&design.part, utilisation));
     for (l, t) in design.layers.iter().zip(&design_tokens) {
         let out: Vec<String> = model
             .range_violations(t)
@@ -157,4 +160,21 @@ pub fn estimate(
 /// LUT, FF, DSP and BRAM18 of `t` as % of `part`, when zest knows the part.
 pub fn utilisation_of(part: &str, t: &Targets) -> Option<[f64; 4]> {
     utilisation(part, [t.lut, t.ff, t.dsp, t.bram18])
+}
+
+/// A warning when the estimate needs more of a resource than `part` has.
+pub fn fit_warning(part: &str, utilisation: Option<[f64; 4]>) -> Option<String> {
+    let u = utilisation?;
+    let over: Vec<String> = ["LUT", "FF", "DSP", "BRAM18"]
+        .iter()
+        .zip(u)
+        .filter(|(_, p)| *p > 100.0)
+        .map(|(n, p)| format!("{n} {p:.0} %"))
+        .collect();
+    (!over.is_empty()).then(|| {
+        format!(
+            "the design does not fit {part}: it needs {} of the part (raise the reuse factor, use the Resource strategy, or narrow the precision)",
+            over.join(", ")
+        )
+    })
 }

@@ -243,7 +243,13 @@ pub fn fit(train_set: &[&Design], cfg: &TrainConfig) -> (Surrogate, TrainLog) {
 /// Rounded estimate and, when the model is calibrated, the `q` upper bound.
 fn predict(model: &Surrogate, d: &Design, q: f64) -> (Targets, Option<Targets>) {
     let raw = model.estimate(d).targets;
-    (round_targets(&raw), model.upper(&raw, q))
+    let ruled = crate::learn::rules::apply(d, raw);
+    (
+        round_targets(&ruled),
+        model
+            .upper(&raw, q)
+            .map(|u| crate::learn::rules::apply(d, u)),
+    )
 }
 
 /// Attaches upper-bound coverage when every design has a bound.
