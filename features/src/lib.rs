@@ -72,16 +72,6 @@ pub const N_TARGETS: usize = 6;
 pub const II: usize = Target::Ii as usize;
 
 impl Target {
-    /// Every target, in index order.
-    pub const ALL: [Target; N_TARGETS] = [
-        Target::Lut,
-        Target::Ff,
-        Target::Dsp,
-        Target::Bram18,
-        Target::LatencyCycles,
-        Target::Ii,
-    ];
-
     /// Stable snake_case names, in index order (JSON keys, CSV columns).
     pub const NAMES: [&'static str; N_TARGETS] =
         ["lut", "ff", "dsp", "bram18", "latency_cycles", "ii"];
@@ -89,17 +79,6 @@ impl Target {
     /// Position in per-target arrays.
     pub const fn index(self) -> usize {
         self as usize
-    }
-
-    /// Stable snake_case name.
-    pub const fn name(self) -> &'static str {
-        Self::NAMES[self as usize]
-    }
-
-    /// Whether a design takes the maximum over its layers (II) rather than
-    /// the sum.
-    pub const fn is_max(self) -> bool {
-        matches!(self, Target::Ii)
     }
 }
 

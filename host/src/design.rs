@@ -342,8 +342,7 @@ impl Targets {
     };
 
     /// Target names, in [`Targets::to_array`] order ([`Target`] order).
-    pub const NAMES: [&'static str; N_TARGETS] =
-        ["lut", "ff", "dsp", "bram18", "latency_cycles", "ii"];
+    pub const NAMES: [&'static str; N_TARGETS] = Target::NAMES;
 
     /// From an array in [`Target`] order.
     pub fn from_array(v: [f64; N_TARGETS]) -> Self {
@@ -355,11 +354,6 @@ impl Targets {
             latency_cycles: v[Target::LatencyCycles.index()],
             ii: v[Target::Ii.index()],
         }
-    }
-
-    /// One target.
-    pub fn get(&self, t: Target) -> f64 {
-        self.to_array()[t.index()]
     }
 
     /// As an array in [`Target`] order.

@@ -46,6 +46,19 @@ pub fn zest_bin() -> PathBuf {
     )
 }
 
+/// Runs the `zest` binary: (success, stdout, stderr).
+pub fn run_zest(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(zest_bin())
+        .args(args)
+        .output()
+        .expect("run zest");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Patience for tests: generous, since two QEMUs may share two cores.
 pub fn patience() -> Patience {
     Patience {

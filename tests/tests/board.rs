@@ -1,9 +1,7 @@
 //! info, ping and stats through the real client and the real CLI, against
 //! the real firmware under QEMU.
 
-use std::process::Command;
-
-use zest_e2e::{boot, boot_and_connect, zest_bin};
+use zest_e2e::{boot, boot_and_connect, run_zest as zest};
 use zest_proto::{RejectCounts, MAX_FRAME_LEN, PROTOCOL_VERSION};
 
 #[test]
@@ -46,18 +44,6 @@ fn identify_ping_and_stats_through_the_client() {
         "log: {}",
         qemu.log()
     );
-}
-
-fn zest(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(zest_bin())
-        .args(args)
-        .output()
-        .expect("run zest");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

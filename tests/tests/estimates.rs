@@ -149,7 +149,7 @@ fn estimate_cli_on_the_board_prints_the_host_fixed_point_figures() {
     }
     let layers = board["layers"].as_array().expect("layers");
     assert!(!layers.is_empty());
-    // And not the float surrogate's figures by accident: those differ.
+    // The float surrogate describes the same layers.
     let float = zest_json(&["estimate", jet, "--json"]);
     assert_eq!(float["layers"].as_array().map(Vec::len), Some(layers.len()));
 }
