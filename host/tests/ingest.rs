@@ -19,8 +19,8 @@ fn fixture(name: &str) -> PathBuf {
 
 #[test]
 fn csynth_xml_and_rpt_agree_with_the_report() {
-    let xml = zest::data::reports::read_report(&fixture("myproject_csynth.xml")).expect("xml");
-    let rpt = zest::data::reports::read_report(&fixture("myproject_csynth.rpt")).expect("rpt");
+    let xml = zest::input::reports::read_report(&fixture("myproject_csynth.xml")).expect("xml");
+    let rpt = zest::input::reports::read_report(&fixture("myproject_csynth.rpt")).expect("rpt");
     // The figures the files state (Total row / SummaryOfOverallLatency).
     let t = xml.targets;
     assert_eq!(
@@ -39,7 +39,7 @@ fn csynth_xml_and_rpt_agree_with_the_report() {
 
 #[test]
 fn vivado_utilization_counts_block_ram_tiles_as_two_bram18() {
-    let v = zest::data::reports::read_report(&fixture("vivado_synth.rpt")).expect("vivado");
+    let v = zest::input::reports::read_report(&fixture("vivado_synth.rpt")).expect("vivado");
     let t = v.targets;
     assert_eq!([t.lut, t.ff, t.dsp, t.bram18], [1526.0, 2428.0, 66.0, 0.0]);
     assert!(t.latency_cycles.is_nan() && t.ii.is_nan());

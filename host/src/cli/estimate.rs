@@ -17,8 +17,10 @@ pub struct EstimateArgs {
     /// (`.yml`/`.yaml`) that names one in KerasJson or OnnxModel and
     /// sets the options (the flags below override it), or one synthesis
     /// record (a wa-hls4ml release record, or a zest record as `zest
-    /// ingest` writes) whose own configuration is used and whose
-    /// synthesis results are printed next to the estimate.
+    /// ingest` writes), or an hls4ml project directory (firmware/,
+    /// hls4ml_config.yml, and its reports if synthesised): for a record
+    /// or a project its own configuration is used and its synthesis
+    /// results are printed next to the estimate.
     pub network: std::path::PathBuf,
     #[command(flatten)]
     pub hls: HlsArgs,

@@ -260,12 +260,16 @@ impl EvalArgs {
 /// `zest ingest` arguments.
 #[derive(Args, Debug)]
 pub struct IngestArgs {
-    /// Report files of one run.
+    /// An hls4ml project directory (firmware/, hls4ml_config.yml and the
+    /// reports under it, each recognised by its contents), or the report
+    /// files of one run (myproject_csynth.xml/.rpt, vivado_synth.rpt)
+    /// with --network.
     #[arg(required = true)]
     pub reports: Vec<std::path::PathBuf>,
-    /// The network (Keras model JSON).
+    /// The network of the reports (Keras model JSON or ONNX); not needed
+    /// for a project directory, whose firmware says it.
     #[arg(long)]
-    pub network: std::path::PathBuf,
+    pub network: Option<std::path::PathBuf>,
     /// What the run used (part and clock default to what the reports name).
     #[command(flatten)]
     pub hls: HlsArgs,
@@ -287,7 +291,14 @@ impl IngestArgs {
             out,
             json,
         } = self;
-        let d = zest::data::ingest::record(&network, &hls.overrides()?, &reports)?;
+        let over = hls.overrides()?;
+        let d = match (network, reports.as_slice()) {
+            (None, [dir]) if dir.is_dir() => zest::data::ingest::project(dir, &over)?,
+            (Some(network), _) => zest::data::ingest::record(&network, &over, &reports)?,
+            (None, _) => anyhow::bail!(
+                "pass an hls4ml project directory, or the network of these reports with --network MODEL.json"
+            ),
+        };
         zest::data::ingest::append(&out, &d)?;
         if json {
             return print_json(&d);

@@ -6,9 +6,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::data::reports::{read_report, ReportError, SynthReport};
 use crate::design::HlsConfig;
-use crate::design::{Design, Provenance, ReportKind, Targets};
+use crate::design::{Design, Provenance};
+use crate::input::reports::{merge, read_report, ReportError};
 use crate::input::{design_from_file, InputError, Overrides};
 
 /// Why a run could not be ingested.
@@ -25,6 +25,9 @@ pub enum IngestError {
         "no report given: pass myproject_csynth.xml, myproject_csynth.rpt and/or vivado_synth.rpt"
     )]
     NoReport,
+    /// A project directory with no synthesis report under it.
+    #[error("{}: no synthesis report under it (run C synthesis first: hls_model.build(csim=False))", .0.display())]
+    ProjectNotSynthesised(PathBuf),
     /// Neither the reports nor the user name the part.
     #[error("the reports name no part: pass --part (e.g. xc7z020clg400-1)")]
     NoPart,
@@ -37,30 +40,6 @@ pub enum IngestError {
         #[source]
         source: std::io::Error,
     },
-}
-
-/// Merges reports into one set of targets: C-synthesis gives latency and
-/// II and, first, the resources (most training records are C-synthesis
-/// estimates); a Vivado utilization report fills the resources only when no
-/// C-synthesis report is given.
-pub fn merge(reports: &[SynthReport]) -> (Targets, ReportKind) {
-    let mut t = Targets::UNKNOWN;
-    let csynth = reports.iter().find(|r| r.kind == ReportKind::Csynth);
-    let vivado = reports.iter().find(|r| r.kind == ReportKind::VivadoSynth);
-    if let Some(c) = csynth {
-        t = c.targets;
-    }
-    let kind = match (csynth, vivado) {
-        (None, Some(v)) => {
-            t.lut = v.targets.lut;
-            t.ff = v.targets.ff;
-            t.dsp = v.targets.dsp;
-            t.bram18 = v.targets.bram18;
-            ReportKind::VivadoSynth
-        }
-        _ => ReportKind::Csynth,
-    };
-    (t, kind)
 }
 
 /// Builds the record of one run: hls4ml's defaults, then the part and
@@ -111,6 +90,31 @@ pub fn record(
             .join(", "),
         position: String::new(),
     };
+    Ok(d)
+}
+
+/// Builds the record of an hls4ml project directory: its firmware, its
+/// configuration and its reports ([`crate::input::project`]). A project
+/// carries its own configuration, so `over` must be empty; a project
+/// without a report, or a stale one, is refused.
+pub fn project(dir: &Path, over: &Overrides) -> Result<Design, IngestError> {
+    if !over.is_empty() {
+        return Err(InputError::OverridesOnProject {
+            path: dir.to_path_buf(),
+        }
+        .into());
+    }
+    let p = crate::input::project::read(dir).map_err(InputError::from)?;
+    if p.reports.is_empty() {
+        return Err(IngestError::ProjectNotSynthesised(dir.to_path_buf()));
+    }
+    let mut d = p.design;
+    d.provenance.file = p
+        .reports
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     Ok(d)
 }
 

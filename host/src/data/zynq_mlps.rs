@@ -1,16 +1,17 @@
 //! Six real MLPs on a Zynq-7000 (`argykokk-mlp-zynq7000/records.json`):
 //! full hls4ml projects with every `nnet::*_config`, every typedef, the top
-//! csynth report and one report per layer module. Realistic networks: held
-//! out of training and reported separately.
+//! csynth report and one report per layer module, parsed into JSON. The
+//! layers are made by the same reader as a project directory's
+//! ([`crate::input::firmware`]). Realistic networks: held out of training
+//! and reported separately.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde_json::Value;
 
-use crate::design::{
-    Activation, Design, Layer, LayerKind, Precision, Provenance, ReportKind, Strategy, Targets,
-};
+use crate::design::{Design, Provenance, ReportKind, Targets};
+use crate::input::firmware::{Call, ConfigStruct, Firmware};
 
 use super::json_stream::num;
 use super::{load_json_records, LoadReport, Outcome};
@@ -42,32 +43,93 @@ pub fn csynth_targets(v: &Value) -> Result<Targets, String> {
     })
 }
 
+/// The record's firmware as [`input::firmware`](crate::input::firmware)
+/// reads it from a project: the records hold parameters.h's structs
+/// (`layer_configs`, fields as parsed), defines.h's typedefs (`types`) and
+/// myproject.cpp's call order (`layer_sequence`), so one reader makes
+/// layers of both.
+fn firmware_of(r: &Value) -> Result<Firmware, String> {
+    let types: HashMap<String, String> = r
+        .get("types")
+        .and_then(Value::as_object)
+        .ok_or("types missing")?
+        .iter()
+        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+        .collect();
+    let mut configs = BTreeMap::new();
+    let mut by_layer = HashMap::new();
+    let mut macros = HashMap::new();
+    for c in r
+        .get("layer_configs")
+        .and_then(Value::as_array)
+        .ok_or("layer_configs missing")?
+    {
+        let mut s = ConfigStruct {
+            name: text(c, "config")?.to_string(),
+            base: c.get("kind").and_then(Value::as_str).map(str::to_string),
+            layer: Some(text(c, "name")?.to_string()),
+            ..ConfigStruct::default()
+        };
+        for (k, v) in c.as_object().into_iter().flatten() {
+            let v = match v {
+                Value::String(t) => t.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                _ => continue,
+            };
+            match k.strip_prefix("type_") {
+                Some(t) => {
+                    s.typedefs.insert(t.to_string(), v);
+                }
+                None if !matches!(k.as_str(), "name" | "config" | "kind") => {
+                    s.values.insert(k.clone(), v);
+                }
+                None => {}
+            }
+        }
+        // hls4ml's `N_LAYER_<n>`: the output width of layer n.
+        if let (Some(n), Some(out)) = (config_number(&s.name), s.values.get("n_out")) {
+            macros.insert(format!("N_LAYER_{n}"), out.clone());
+        }
+        by_layer.insert(text(c, "name")?.to_string(), s.name.clone());
+        configs.insert(s.name.clone(), s);
+    }
+    let sequence = r
+        .get("layer_sequence")
+        .and_then(Value::as_array)
+        .ok_or("layer_sequence missing")?;
+    let mut calls = Vec::new();
+    let mut input = "input_t".to_string();
+    for (i, step) in sequence.iter().enumerate() {
+        let name = text(step, "name")?;
+        let config = by_layer
+            .get(name)
+            .ok_or_else(|| format!("layer {name}: no config"))?;
+        let output = match config_number(config) {
+            Some(n) if i + 1 < sequence.len() => format!("layer{n}_t"),
+            _ => "result_t".to_string(),
+        };
+        calls.push(Call {
+            func: text(step, "func")?.to_string(),
+            args: vec![input, output.clone(), config.clone()],
+        });
+        input = output;
+    }
+    Ok(Firmware {
+        calls,
+        configs,
+        types,
+        macros,
+    })
+}
+
 fn config_number(config: &str) -> Option<&str> {
     let digits = config.trim_start_matches(|c: char| !c.is_ascii_digit());
     (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())).then_some(digits)
 }
 
 fn record_to_design(r: &Value, file: &str, index: usize) -> Result<Design, String> {
-    let types: HashMap<&str, &str> = r
-        .get("types")
-        .and_then(Value::as_object)
-        .ok_or("types missing")?
-        .iter()
-        .filter_map(|(k, v)| v.as_str().map(|s| (k.as_str(), s)))
-        .collect();
-    let ty = |name: &str| -> Result<Option<Precision>, String> {
-        match types.get(name) {
-            Some(t) => t.parse().map(Some).map_err(|e| format!("type {name}: {e}")),
-            None => Ok(None),
-        }
-    };
-    let configs: HashMap<&str, &Value> = r
-        .get("layer_configs")
-        .and_then(Value::as_array)
-        .ok_or("layer_configs missing")?
-        .iter()
-        .filter_map(|c| c.get("name").and_then(Value::as_str).map(|n| (n, c)))
-        .collect();
+    let net = firmware_of(r)?.network().map_err(|e| e.to_string())?;
     let modules: HashMap<&str, &Value> = r
         .get("per_module")
         .and_then(Value::as_array)
@@ -77,76 +139,18 @@ fn record_to_design(r: &Value, file: &str, index: usize) -> Result<Design, Strin
                 .collect()
         })
         .unwrap_or_default();
-    let sequence = r
-        .get("layer_sequence")
-        .and_then(Value::as_array)
-        .ok_or("layer_sequence missing")?;
-    let mut layers: Vec<Layer> = Vec::new();
-    let mut per_layer = Vec::new();
-    let mut strategy = Strategy::Latency;
-    for (i, step) in sequence.iter().enumerate() {
-        let func = text(step, "func")?;
-        let name = text(step, "name")?;
-        let cfg = configs
-            .get(name)
-            .ok_or_else(|| format!("layer {name}: no config"))?;
-        let config_name = text(cfg, "config")?;
-        let last = i + 1 == sequence.len();
-        let result = match config_number(config_name) {
-            Some(n) if !last => ty(&format!("layer{n}_t"))?,
-            _ => ty("result_t")?,
-        };
-        // BatchNorm configs name their width by macro (`N_LAYER_5`): the
-        // previous layer's output.
-        let n_in = match int(cfg, "n_in") {
-            Ok(n) => n,
-            Err(e) => match (cfg.get("n_in").and_then(Value::as_str), layers.last()) {
-                (Some(m), Some(prev)) if m.starts_with("N_LAYER_") => prev.output_shape[0],
-                _ => return Err(format!("layer {name}: {e}")),
-            },
-        };
-        let (kind, activation, n_out) = match func {
-            "dense" => (LayerKind::Dense, Activation::Linear, int(cfg, "n_out")?),
-            "relu" => (LayerKind::Activation, Activation::Relu, n_in),
-            "softmax" => (LayerKind::Activation, Activation::Softmax, n_in),
-            "normalize" => (LayerKind::BatchNorm, Activation::Linear, n_in),
-            other => return Err(format!("layer {name}: unknown function {other}")),
-        };
-        if kind == LayerKind::Dense {
-            strategy = text(cfg, "strategy")?.parse()?;
-        }
-        let type_of = |k: &str| -> Result<Option<Precision>, String> {
-            match cfg.get(k).and_then(Value::as_str) {
-                Some(t) => ty(t),
+    let per_layer = net
+        .configs
+        .iter()
+        .map(
+            |c| match c.as_deref().and_then(|c| modules.get(c).map(|m| (c, m))) {
+                Some((c, m)) => csynth_targets(m)
+                    .map(Some)
+                    .map_err(|e| format!("module {c}: {e}")),
                 None => Ok(None),
-            }
-        };
-        layers.push(Layer {
-            name: name.to_string(),
-            kind,
-            activation,
-            input_shape: vec![n_in],
-            output_shape: vec![n_out],
-            weight: type_of("type_weight_t")?,
-            result,
-            accum: type_of("type_accum_t")?,
-            reuse_factor: int(cfg, "reuse_factor").unwrap_or(1),
-            filters: None,
-            kernel: None,
-            stride: None,
-            zero_weights: cfg
-                .get("n_zeros")
-                .and_then(Value::as_u64)
-                .and_then(|z| u32::try_from(z).ok()),
-        });
-        per_layer.push(match modules.get(config_name) {
-            Some(m) => Some(csynth_targets(m).map_err(|e| format!("module {config_name}: {e}"))?),
-            None => None,
-        });
-    }
-    if layers.is_empty() {
-        return Err("no layers".into());
-    }
+            },
+        )
+        .collect::<Result<Vec<_>, String>>()?;
     let top = r.get("top").ok_or("top report missing")?;
     let dataset = text(r, "dataset")?;
     let rf = int(r, "reuse_factor")?;
@@ -154,8 +158,8 @@ fn record_to_design(r: &Value, file: &str, index: usize) -> Result<Design, Strin
     Ok(Design {
         id: format!("{dataset}-{mult}-rf{rf}"),
         group: format!("argykokk:{dataset}"),
-        layers,
-        strategy,
+        layers: net.layers,
+        strategy: net.strategy,
         io_type: text(r, "io_type")?.parse()?,
         part: text(top, "part")?.to_string(),
         clock_ns: num(top, "target_clock_ns")?,
@@ -166,7 +170,7 @@ fn record_to_design(r: &Value, file: &str, index: usize) -> Result<Design, Strin
                 .unwrap_or("?")
         )),
         multiplier_impl: Some(mult.to_string()),
-        input: ty("input_t")?.unwrap_or(Precision::DEFAULT),
+        input: net.input,
         realistic: true,
         report: ReportKind::Csynth,
         targets: csynth_targets(top).map_err(|e| format!("top: {e}"))?,

@@ -1,16 +1,23 @@
 //! What users hand zest, read into a [`Design`]: a Keras model JSON
 //! ([`keras`]), an ONNX model ([`onnx`]), an hls4ml YAML configuration
-//! naming one of those ([`yaml`]), or one synthesis record ([`record`]).
+//! naming one of those ([`yaml`]), one synthesis record ([`record`]), or a
+//! whole hls4ml project directory with its reports ([`project`], reading
+//! the generated firmware with [`firmware`] and the reports with
+//! [`reports`]).
 //!
-//! [`read`] is the front door: it decides the format from the file (YAML
+//! [`read`] is the front door: it decides the format from the file (a
+//! directory is a project, YAML
 //! by extension, a record by its JSON keys, ONNX by extension, else Keras)
 //! and applies the hls4ml options in the documented order: hls4ml's
 //! defaults, then the YAML's, then the caller's [`Overrides`]. A record
 //! carries its own configuration, so overrides on a record are an error.
 
+pub mod firmware;
 pub mod keras;
 pub mod onnx;
+pub mod project;
 pub mod record;
+pub mod reports;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -71,6 +78,15 @@ pub enum InputError {
     /// Options given for a synthesis record, which has its own.
     #[error("{} is a synthesis record with its own hls4ml configuration: drop the --precision/--reuse-factor/--strategy/--io-type/--part/--clock-ns flags", path.display())]
     OverridesOnRecord {
+        /// Where.
+        path: PathBuf,
+    },
+    /// An hls4ml project directory that cannot be read.
+    #[error(transparent)]
+    Project(#[from] project::ProjectError),
+    /// Options given for a project directory, which has its own.
+    #[error("{} is an hls4ml project with its own configuration: drop the --precision/--reuse-factor/--strategy/--io-type/--part/--clock-ns flags (or run hls4ml again)", path.display())]
+    OverridesOnProject {
         /// Where.
         path: PathBuf,
     },
@@ -152,6 +168,19 @@ pub struct Input {
 
 /// Reads `path` in whichever supported format it is, with `over` applied.
 pub fn read(path: &Path, over: &Overrides) -> Result<Input, InputError> {
+    if path.is_dir() {
+        if !over.is_empty() {
+            return Err(InputError::OverridesOnProject {
+                path: path.to_path_buf(),
+            });
+        }
+        let design = project::read(path)?.design;
+        return Ok(Input {
+            cfg: config_of(&design),
+            design,
+            warnings: Vec::new(),
+        });
+    }
     let is_yaml = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));

@@ -11,6 +11,7 @@ use super::{keras::parse_keras, yaml::parse_config, InputError};
 use crate::design::{design_from_layers, Design, HlsConfig, Provenance, ReportKind, Targets};
 
 /// What one record became.
+#[derive(Debug)]
 pub enum Outcome {
     /// A design.
     Design(Box<Design>),
@@ -40,6 +41,14 @@ pub enum SkipReason {
     IntelReport,
     /// A report-format sample without a model.
     ReportWithoutModel,
+    /// A project whose reports measure another network than its firmware.
+    Stale,
+    /// A project built with a modified hls4ml's custom (`*_me`) kernels.
+    CustomKernel,
+    /// A project with a layer kind the token schema cannot hold yet.
+    UnsupportedLayer,
+    /// A project directory without a synthesis report.
+    NoReport,
 }
 
 impl SkipReason {
@@ -62,6 +71,14 @@ impl SkipReason {
             SkipReason::ReportWithoutModel => {
                 "report-format sample without a model: read a run's reports with `zest ingest --network MODEL.json REPORT...`"
             }
+            SkipReason::Stale => {
+                "stale project: its reports contradict its configuration or firmware (regenerated after synthesis)"
+            }
+            SkipReason::CustomKernel => {
+                "custom `*_me` kernels from a modified hls4ml, outside hls4ml's distribution"
+            }
+            SkipReason::UnsupportedLayer => "a layer kind the token schema cannot hold yet",
+            SkipReason::NoReport => "no synthesis report in the project",
         }
     }
 }

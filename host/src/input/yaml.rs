@@ -237,6 +237,65 @@ impl Hls4mlConfig {
     }
 }
 
+/// What an `hls4ml_config.yml` that hls4ml itself wrote into a project
+/// says about the run; `None` where it is silent.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WrittenConfig {
+    /// `Part`.
+    pub part: Option<String>,
+    /// `ClockPeriod`, ns.
+    pub clock_ns: Option<f64>,
+    /// `IOType`.
+    pub io_type: Option<String>,
+    /// `Backend` (`Vivado`, `Vitis`, …).
+    pub backend: Option<String>,
+    /// `ProjectName` (the top function; `myproject` by default).
+    pub project_name: Option<String>,
+    /// `HLSConfig.Model.Strategy`.
+    pub strategy: Option<String>,
+}
+
+/// Parses the configuration hls4ml writes into a project: YAML (with its
+/// `!keras_model` tag), or the older one-line Python dict
+/// (`config: {'Part': 'xc7z020clg400-1', 'KerasModel': <keras… object at 0x…>, …}`),
+/// whose object reprs are read as null.
+pub fn parse_written_config(src: &str) -> Result<WrittenConfig, String> {
+    let mut text = String::with_capacity(src.len());
+    let mut rest = src;
+    // `: <repr>` → `: null` (a `<` after `: ` opens a Python object repr;
+    // `ap_fixed<…>` sits inside quotes and never follows `: `).
+    while let Some(i) = rest.find(": <") {
+        text.push_str(&rest[..i + 2]);
+        let after = &rest[i + 2..];
+        let end = after.find('>').ok_or("an object repr `<…` is not closed")?;
+        text.push_str("null");
+        rest = &after[end + 1..];
+    }
+    text.push_str(rest);
+    let docs = YamlLoader::load_from_str(&text).map_err(|e| format!("YAML: {e}"))?;
+    let doc = docs.first().ok_or("empty file")?;
+    let root = if doc["config"].as_hash().is_some() {
+        &doc["config"]
+    } else {
+        doc
+    };
+    if root.as_hash().is_none() {
+        return Err("not an hls4ml configuration (expected a mapping at the top)".into());
+    }
+    Ok(WrittenConfig {
+        part: text_of(&root["Part"]),
+        clock_ns: number(&root["ClockPeriod"]),
+        io_type: text_of(&root["IOType"]).map(|s| s.to_ascii_lowercase()),
+        backend: text_of(&root["Backend"]),
+        project_name: text_of(&root["ProjectName"]),
+        strategy: text_of(&root["HLSConfig"]["Model"]["Strategy"]).map(|s| s.to_ascii_lowercase()),
+    })
+}
+
+fn text_of(y: &Yaml) -> Option<String> {
+    text(y).filter(|s| !s.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,5 +327,33 @@ mod tests {
         assert!(e.contains("Precision"), "{e}");
         assert!(parse_config("- a\n- b\n").is_err());
         assert!(parse_config("a: [unclosed\n").is_err());
+    }
+
+    #[test]
+    fn reads_both_forms_hls4ml_writes() {
+        let y = parse_written_config(
+            "Backend: Vitis\nClockPeriod: 5\nHLSConfig:\n  Model:\n    Strategy: Latency\n\
+             IOType: io_parallel\nKerasModel: !keras_model 'm/keras_model.keras'\nPart: XCU250-FIGD2104-2L-E\n\
+             ProjectName: myproject\n",
+        )
+        .expect("yaml");
+        assert_eq!(y.part.as_deref(), Some("XCU250-FIGD2104-2L-E"));
+        assert_eq!(
+            (y.clock_ns, y.strategy.as_deref()),
+            (Some(5.0), Some("latency"))
+        );
+        let d = parse_written_config(
+            "config: {'OutputDir': 'm', 'ProjectName': 'myproject', 'Backend': 'Vivado', 'Part': 'xc7z020clg400-1', \
+             'ClockPeriod': 10, 'IOType': 'io_stream', 'HLSConfig': {'Model': {'Precision': 'ap_fixed<16,6>', \
+             'Strategy': 'Resource', 'TraceOutput': False}}, 'KerasModel': <keras.src.engine.sequential.Sequential object at 0x7f>, 'InputData': None}\n",
+        )
+        .expect("dict");
+        assert_eq!(d.part.as_deref(), Some("xc7z020clg400-1"));
+        assert_eq!(
+            (d.clock_ns, d.io_type.as_deref()),
+            (Some(10.0), Some("io_stream"))
+        );
+        assert_eq!(d.strategy.as_deref(), Some("resource"));
+        assert!(parse_written_config("config: {'KerasModel': <keras object").is_err());
     }
 }

@@ -47,6 +47,9 @@ pub struct SynthReport {
     pub clock_ns: Option<f64>,
     /// Tool and version.
     pub tool: Option<String>,
+    /// The module it reports (`TopModelName`; `myproject` for a design's
+    /// top, `dense_latency_…_config2_s` for one layer), where it says.
+    pub module: Option<String>,
 }
 
 /// Reads one report file, recognising its kind from its contents.
@@ -85,6 +88,15 @@ pub fn canonical_part(part: &str) -> String {
         return format!("{}{}-{}", fields[0], fields[1], fields[2]);
     }
     p
+}
+
+/// Whether two part names name the same device: Vivado's synthesis report
+/// drops the temperature grade and a dash (`xcu50fsvh2104-2` for
+/// `xcu50-fsvh2104-2-e`), so one's letters must begin the other's.
+pub fn same_part(a: &str, b: &str) -> bool {
+    let key = |p: &str| -> String { canonical_part(p).chars().filter(|&c| c != '-').collect() };
+    let (a, b) = (key(a), key(b));
+    !a.is_empty() && !b.is_empty() && (a.starts_with(&b) || b.starts_with(&a))
 }
 
 fn number(s: &str, what: &str) -> Result<f64, String> {
@@ -130,6 +142,7 @@ pub fn csynth_xml(text: &str) -> Result<SynthReport, String> {
         clock_ns: path_text(&["UserAssignments", "TargetClockPeriod"])
             .and_then(|t| number(&t, "clock").ok()),
         tool: path_text(&["ReportVersion", "Version"]).map(|v| format!("HLS {v}")),
+        module: path_text(&["UserAssignments", "TopModelName"]),
     })
 }
 
@@ -207,6 +220,10 @@ pub fn csynth_rpt(text: &str) -> Result<SynthReport, String> {
             let v = v.split_whitespace().next().unwrap_or("?");
             format!("HLS {v}")
         }),
+        module: lines.iter().find_map(|l| {
+            let rest = &l[l.find("Report for '")? + "Report for '".len()..];
+            Some(rest[..rest.find('\'')?].to_string())
+        }),
     })
 }
 
@@ -246,7 +263,32 @@ pub fn vivado_utilization(text: &str) -> Result<SynthReport, String> {
             let v = v.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
             v.replace("v.", "")
         }),
+        module: None,
     })
+}
+
+/// Merges reports into one set of targets: C-synthesis gives latency and
+/// II and, first, the resources (most training records are C-synthesis
+/// estimates); a Vivado utilization report fills the resources only when no
+/// C-synthesis report is given.
+pub fn merge(reports: &[SynthReport]) -> (Targets, ReportKind) {
+    let mut t = Targets::UNKNOWN;
+    let csynth = reports.iter().find(|r| r.kind == ReportKind::Csynth);
+    let vivado = reports.iter().find(|r| r.kind == ReportKind::VivadoSynth);
+    if let Some(c) = csynth {
+        t = c.targets;
+    }
+    let kind = match (csynth, vivado) {
+        (None, Some(v)) => {
+            t.lut = v.targets.lut;
+            t.ff = v.targets.ff;
+            t.dsp = v.targets.dsp;
+            t.bram18 = v.targets.bram18;
+            ReportKind::VivadoSynth
+        }
+        _ => ReportKind::Csynth,
+    };
+    (t, kind)
 }
 
 #[cfg(test)]
