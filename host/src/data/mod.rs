@@ -3,8 +3,8 @@
 //! One module per source format found in the data directory (see its
 //! README): the wa-hls4ml CSVs ([`wa_hls4ml_csv`]), the Zynq-7000 MLP projects
 //! ([`zynq_mlps`]), the VU9P CNN runs with their Keras models ([`vu9p_cnns`]),
-//! the PYNQ-Z2 jet tagger ([`pynqz2_jet_tagger`]) and hls4ml's regression baselines
-//! ([`hls4ml_baselines`]). Every loader streams its file record by record: a
+//! the PYNQ-Z2 jet tagger ([`pynqz2_jet_tagger`]), hls4ml's regression baselines
+//! ([`hls4ml_baselines`]) and whole hls4ml projects ([`hls4ml_projects`]). Every loader streams its file record by record: a
 //! malformed record is reported with its file and position, counted and
 //! skipped; a failed synthesis is counted and excluded; a record that is
 //! well-formed but cannot become a design (its architecture is not in the
@@ -12,11 +12,11 @@
 //! bad record never stops the others from loading.
 
 pub mod hls4ml_baselines;
+pub mod hls4ml_projects;
 pub mod ingest;
 pub mod ingested;
 pub mod json_stream;
 pub mod pynqz2_jet_tagger;
-pub mod reports;
 pub mod vu9p_cnns;
 pub mod wa_hls4ml_csv;
 pub mod wa_release;
@@ -226,6 +226,7 @@ pub fn load_all(root: &Path, mut progress: impl FnMut(&str)) -> Result<LoadRepor
     vu9p_cnns::load(root, &mut report, &mut progress);
     pynqz2_jet_tagger::load(root, &mut report, &mut progress);
     hls4ml_baselines::load(root, &mut report, &mut progress);
+    hls4ml_projects::load(root, &mut report, &mut progress);
     Ok(report)
 }
 
