@@ -45,6 +45,9 @@ pub struct LayerShare {
     pub n_out: u64,
     /// LUT, FF, DSP, BRAM18, latency, II of this layer alone.
     pub costs: [f64; N_TARGETS],
+    /// What synthesis reported for this layer's own module, where the
+    /// input had per-module reports (an hls4ml project, a Zynq record).
+    pub recorded: Option<Targets>,
 }
 
 /// Everything `zest estimate` prints.
@@ -137,12 +140,17 @@ pub fn estimate(
             .layers
             .iter()
             .zip(e.per_layer)
-            .map(|(l, c)| LayerShare {
+            .enumerate()
+            .map(|(i, (l, c))| LayerShare {
                 name: l.name.clone(),
                 kind: l.kind,
                 n_in: l.n_in(),
                 n_out: l.n_out(),
                 costs: c,
+                recorded: design
+                    .per_layer
+                    .as_ref()
+                    .and_then(|p| p.get(i).copied().flatten()),
             })
             .collect(),
         warnings,

@@ -158,9 +158,16 @@ fn estimate_dir_prints_synthesis_next_to_the_estimate() {
     assert_eq!(v["recorded"]["lut"], 116694.0);
     // io_parallel, Latency, RF 1: hls4ml's rule gives II 1.
     assert_eq!(v["targets"]["ii"], 1.0);
+    // Each layer next to its own module's report: fc1 is config2's
+    // dense_latency_…_config2_s_csynth.xml.
+    let layers = v["layers"].as_array().expect("layers");
+    assert_eq!(layers[0]["name"], "fc1");
+    assert_eq!(layers[0]["recorded"]["lut"], 28385.0);
+    assert!(layers.iter().all(|l| l["recorded"].is_object()), "{v}");
     let (ok, out, _) = zest(&["estimate", dir.to_str().unwrap()]);
     assert!(ok);
     assert!(out.contains("synthesis: 116694"), "{out}");
+    assert!(out.contains("synthesis     28385"), "{out}");
     let (ok, _, err) = zest(&["estimate", dir.to_str().unwrap(), "--reuse-factor", "4"]);
     assert!(!ok && err.contains("its own configuration"), "{err}");
 }

@@ -158,6 +158,28 @@ fn print_estimate(
             c[4],
             c[5]
         );
+        if let Some(r) = l.recorded {
+            let r = r.to_array();
+            let show = |v: f64, prec: usize| {
+                if v.is_finite() {
+                    format!("{v:.prec$}")
+                } else {
+                    "?".into()
+                }
+            };
+            println!(
+                "  {:<16} {:<11} {:>11} {:>9} {:>9} {:>7} {:>7} {:>8} {:>6}",
+                "",
+                "",
+                "synthesis",
+                show(r[0], 0),
+                show(r[1], 0),
+                show(r[2], 1),
+                show(r[3], 1),
+                show(r[4], 1),
+                show(r[5], 1)
+            );
+        }
     }
     for w in &report.warnings {
         eprintln!("zest: warning: {w}");
