@@ -230,3 +230,102 @@ pub fn estimates(designs: usize, json: Option<&Path>) -> Result<()> {
     }
     Ok(())
 }
+
+/// Median wall time of `zest ARGS`, ms, over `runs` runs, and whether every
+/// run succeeded.
+fn median_ms(zest: &Path, args: &[&std::ffi::OsStr], runs: usize) -> Result<(f64, bool)> {
+    let mut times = Vec::with_capacity(runs);
+    let mut ok = true;
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        let out = std::process::Command::new(zest).args(args).output()?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        ok &= out.status.success();
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times[times.len() / 2], ok))
+}
+
+/// Directories under `dir` holding `firmware/parameters.h`.
+fn project_dirs(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    if dir.join("firmware/parameters.h").is_file() {
+        out.push(dir.to_path_buf());
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    entries.sort();
+    for e in entries {
+        if e.file_name().is_some_and(|n| n != "firmware") {
+            project_dirs(&e, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// `cargo xtask bench-projects`: `zest estimate DIR --json` per project
+/// (release build, process start included), the jet tagger's Keras JSON as
+/// the peer measured in the same run.
+pub fn projects(runs: usize) -> Result<()> {
+    crate::run(crate::cargo().args([
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "zest",
+        "--bin",
+        "zest",
+    ]))?;
+    let zest = root().join("target/release/zest");
+    let data = std::env::var_os("ZEST_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data"));
+    let mut dirs = Vec::new();
+    project_dirs(&data.join("hls4ml-projects"), &mut dirs)?;
+    anyhow::ensure!(
+        !dirs.is_empty(),
+        "no hls4ml projects under {} (set ZEST_DATA)",
+        data.join("hls4ml-projects").display()
+    );
+    let jet = root().join("tests/fixtures/jet_tagger.json");
+    let (peer, _) = median_ms(
+        &zest,
+        &["estimate".as_ref(), jet.as_os_str(), "--json".as_ref()],
+        runs,
+    )?;
+    let mut read: Vec<(f64, std::path::PathBuf)> = Vec::new();
+    let mut refused = 0;
+    for d in &dirs {
+        let (ms, ok) = median_ms(
+            &zest,
+            &["estimate".as_ref(), d.as_os_str(), "--json".as_ref()],
+            runs,
+        )?;
+        if ok {
+            read.push((ms, d.clone()));
+        } else {
+            refused += 1;
+        }
+    }
+    anyhow::ensure!(!read.is_empty(), "no project could be estimated");
+    read.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let median = read[read.len() / 2].0;
+    let (worst, worst_dir) = read.last().cloned().unwrap_or_default();
+    println!(
+        "zest estimate DIR --json, release, process start included, median of {runs} runs each:"
+    );
+    println!(
+        "  {} projects estimated ({refused} refused: skipped kinds, custom kernels, stale)",
+        read.len()
+    );
+    println!(
+        "  median project {median:.1} ms, slowest {worst:.1} ms ({})",
+        worst_dir.display()
+    );
+    println!(
+        "  peer, same run: jet_tagger.json {peer:.1} ms; median project / peer {:.2}x",
+        median / peer
+    );
+    Ok(())
+}

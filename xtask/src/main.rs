@@ -6,6 +6,7 @@
 //! cargo xtask demo                              the main job on the embedded default
 //! cargo xtask test                              everything CI checks
 //! cargo xtask bench                             link figures (RTT, bytes/s)
+//! cargo xtask bench-projects                    `zest estimate DIR` wall time per hls4ml project
 //! ```
 //!
 //! Missing system packages are installed with apt-get when running as root;
@@ -87,6 +88,15 @@ enum Cmd {
         /// Also write the figures as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+    },
+    /// Project benchmark: wall time of `zest estimate DIR --json`, process
+    /// start included, for every hls4ml project directory in the data,
+    /// against `zest estimate` of the jet tagger's Keras JSON in the same
+    /// run.
+    BenchProjects {
+        /// Runs per project (the median is kept).
+        #[arg(long, default_value_t = 11)]
+        runs: usize,
     },
     /// Link benchmark: echo RTT and payload bytes/s for 32 B and 512 B over
     /// QEMU's TCP and Unix-socket UART.
@@ -266,6 +276,7 @@ fn dispatch(command: Cmd) -> Result<()> {
             println!("wrote {}", dir.display());
         }
         Cmd::BenchEstimate { designs, json } => bench::estimates(designs, json.as_deref())?,
+        Cmd::BenchProjects { runs } => bench::projects(runs)?,
     }
     Ok(())
 }
