@@ -98,9 +98,12 @@ pub enum Command {
     /// vivado_synth.rpt from Vivado; the kind is read from the contents).
     /// The record is appended to --out, which `zest train --records` and
     /// `zest eval --records` read. Part and clock come from the reports
-    /// unless given.
+    /// unless given. Given an hls4ml project directory instead, zest reads
+    /// all of that from the project itself (firmware headers,
+    /// hls4ml_config.yml, every report under it) and refuses a stale one.
     ///
-    /// Example:
+    /// Examples:
+    ///   zest ingest my_hls4ml_prj --out my-runs.jsonl
     ///   zest ingest --network model.json --reuse-factor 4 --strategy resource \
     ///       prj/myproject_prj/solution1/syn/report/myproject_csynth.xml \
     ///       prj/vivado_synth.rpt --out my-runs.jsonl
