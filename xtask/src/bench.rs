@@ -188,10 +188,8 @@ fn estimate_run(
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
-/// `cargo xtask bench-estimate`.
-pub fn estimates(designs: usize, json: Option<&Path>) -> Result<()> {
-    setup::ensure_qemu()?;
-    let elf = toolchain::build_firmware(Board::Qemu)?;
+/// Builds the release `zest` binary and returns its path.
+fn release_zest() -> Result<std::path::PathBuf> {
     crate::run(crate::cargo().args([
         "build",
         "--quiet",
@@ -201,7 +199,14 @@ pub fn estimates(designs: usize, json: Option<&Path>) -> Result<()> {
         "--bin",
         "zest",
     ]))?;
-    let zest = root().join("target/release/zest");
+    Ok(root().join("target/release/zest"))
+}
+
+/// `cargo xtask bench-estimate`.
+pub fn estimates(designs: usize, json: Option<&Path>) -> Result<()> {
+    setup::ensure_qemu()?;
+    let elf = toolchain::build_firmware(Board::Qemu)?;
+    let zest = release_zest()?;
     let plain = estimate_run(&elf, &zest, designs, None)?;
     let counted = estimate_run(&elf, &zest, designs, Some(0))?;
     let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
@@ -248,8 +253,12 @@ fn median_ms(zest: &Path, args: &[&std::ffi::OsStr], runs: usize) -> Result<(f64
 
 /// Directories under `dir` holding `firmware/parameters.h`.
 fn project_dirs(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    // As zest's loader (`data::hls4ml_projects::project_dirs`, not linked
+    // here: xtask stays free of the estimator's dependencies), a project
+    // ends the walk.
     if dir.join("firmware/parameters.h").is_file() {
         out.push(dir.to_path_buf());
+        return Ok(());
     }
     let mut entries: Vec<_> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -257,9 +266,7 @@ fn project_dirs(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
         .collect();
     entries.sort();
     for e in entries {
-        if e.file_name().is_some_and(|n| n != "firmware") {
-            project_dirs(&e, out)?;
-        }
+        project_dirs(&e, out)?;
     }
     Ok(())
 }
@@ -268,16 +275,7 @@ fn project_dirs(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
 /// (release build, process start included), the jet tagger's Keras JSON as
 /// the peer measured in the same run.
 pub fn projects(runs: usize) -> Result<()> {
-    crate::run(crate::cargo().args([
-        "build",
-        "--quiet",
-        "--release",
-        "-p",
-        "zest",
-        "--bin",
-        "zest",
-    ]))?;
-    let zest = root().join("target/release/zest");
+    let zest = release_zest()?;
     let data = std::env::var_os("ZEST_DATA")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root().join("../shared/data"));

@@ -62,8 +62,21 @@ pub fn outcome(root: &Path, dir: &Path) -> Result<Outcome, String> {
             source: FirmwareError::Unsupported(k),
             ..
         }) => Ok(Outcome::Unusable(Skip::of(k, SkipReason::UnsupportedLayer))),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(with_causes(&e)),
     }
+}
+
+/// An error and its causes, as one line: a project error names the file,
+/// its source says what is wrong there.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
 
 /// Loads every project under `root/hls4ml-projects`.
