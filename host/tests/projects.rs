@@ -275,3 +275,29 @@ fn broken_and_stale_projects_are_refused_naming_the_file() {
     assert_eq!(r.designs.len(), 1);
     assert_eq!(r.designs[0].targets.lut, 116694.0);
 }
+
+#[test]
+fn a_malformed_project_in_the_data_is_reported_with_its_cause() {
+    // <tmp>/hls4ml-projects/p: the loader's layout, parameters.h cut short.
+    let root = std::env::temp_dir().join(format!("zest-project-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let prj = root.join("hls4ml-projects/p");
+    std::fs::create_dir_all(root.join("hls4ml-projects")).expect("mkdir");
+    std::fs::rename(copy_project(&tutorial(&data_root()), "data-p"), &prj).expect("move");
+    std::fs::write(
+        prj.join("firmware/parameters.h"),
+        "struct config2 : nnet::dense_config {\n    static const unsigned n_in = 16;\n",
+    )
+    .expect("write");
+    let mut report = LoadReport::default();
+    hls4ml_projects::load(&root, &mut report, &mut |_| {});
+    assert!(report.designs.is_empty());
+    let m = &report.malformed;
+    assert_eq!(m.len(), 1, "{m:#?}");
+    assert!(
+        m[0].message.contains("parameters.h") && m[0].message.contains("not closed"),
+        "{}",
+        m[0].message
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
