@@ -5,7 +5,7 @@
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
-use burn::tensor::TensorData;
+use burn::tensor::{Int, TensorData};
 use zest_features::{SCHEMA_VERSION, TOKEN_LEN};
 
 use crate::design::Design;
@@ -34,6 +34,10 @@ pub struct TrainConfig {
     pub cap_in_training: bool,
     /// What the log-space error is scored by.
     pub loss: LossKind,
+    /// Data-set balance B of the loss: a design weighs n^-B, n the designs
+    /// of its data set (0: every design alike, so the largest sweep
+    /// decides; 1: every data set alike).
+    pub balance: f64,
 }
 
 /// How training scores the error e = ln(1 + estimate) − ln(1 + truth).
@@ -58,6 +62,7 @@ impl Default for TrainConfig {
             members: 5,
             cap_in_training: false,
             loss: LossKind::L1,
+            balance: 0.0,
         }
     }
 }
@@ -109,12 +114,20 @@ impl Net {
     }
 }
 
-/// Designs as tensors.
+/// Designs as tensors. Layer rows are ordered by design and the designs
+/// by layer count, so a run of designs with the same count is one
+/// `[designs, layers, targets]` block: a design's total is a sum (and its
+/// II a max) over its block's middle axis. That costs O(layers) a step,
+/// where a dense design × layer membership matrix cost O(designs ×
+/// layers): 44 M entries, and most of a step, once the 2,463 jdweitz runs
+/// joined the data.
 struct Batch {
-    /// Normalised tokens `[layers, TOKEN_LEN]`.
+    /// Normalised tokens `[layers, TOKEN_LEN]`, in block order.
     x: Tensor<2>,
-    /// Membership `[designs, layers]`: 1 where the layer belongs to the design.
-    member: Tensor<2>,
+    /// Per block, in row order: (designs, layers of each).
+    blocks: Vec<(usize, usize)>,
+    /// Per design in the caller's order, its row in block order.
+    restore: Tensor<1, Int>,
     /// ln(1 + target) `[designs, targets]` (0 where unknown).
     y: Tensor<2>,
     /// 1 where the target is known.
@@ -125,19 +138,80 @@ struct Batch {
     capped: bool,
 }
 
-/// ln(1 + target) per design and target, and 1 where the target is known
-/// (0 and 0 where it is not), row-major `[designs, targets]`.
-fn log_targets(designs: &[&Design]) -> (Vec<f32>, Vec<f32>) {
+impl Batch {
+    /// A batch of `rows[i]` (design i's normalised layer rows, each
+    /// `width` wide) with targets `y`, `mask` in the caller's order.
+    fn new(
+        rows: Vec<Vec<f32>>,
+        width: usize,
+        (y, mask): (Vec<f32>, Vec<f32>),
+        caps: Option<&[f32]>,
+        device: &Device,
+    ) -> Self {
+        let n_d = rows.len();
+        let count = |i: usize| rows[i].len() / width.max(1);
+        let mut order: Vec<usize> = (0..n_d).collect();
+        order.sort_by_key(|&i| count(i));
+        let mut blocks: Vec<(usize, usize)> = Vec::new();
+        let mut restore = vec![0i64; n_d];
+        let mut x = Vec::new();
+        for (r, &i) in order.iter().enumerate() {
+            restore[i] = r as i64;
+            match blocks.last_mut() {
+                Some((n, l)) if *l == count(i) => *n += 1,
+                _ => blocks.push((1, count(i))),
+            }
+            x.extend_from_slice(&rows[i]);
+        }
+        let n_l = x.len() / width.max(1);
+        Batch {
+            x: Tensor::from_data(TensorData::new(x, [n_l, width]), device),
+            blocks,
+            restore: Tensor::from_data(TensorData::new(restore, [n_d]), device),
+            y: Tensor::from_data(TensorData::new(y, [n_d, N_TARGETS]), device),
+            mask: Tensor::from_data(TensorData::new(mask, [n_d, N_TARGETS]), device),
+            cap: Tensor::from_data(
+                TensorData::new(
+                    caps.map_or_else(|| vec![LOG_COST_MAX; N_TARGETS], <[f32]>::to_vec),
+                    [1, N_TARGETS],
+                ),
+                device,
+            ),
+            capped: caps.is_some(),
+        }
+    }
+}
+
+/// ln(1 + target) per design and target, and the design's weight where
+/// the target is known (0 and 0 where it is not), row-major `[designs,
+/// targets]`; `weight(d)` is 1 without balance.
+fn log_targets(designs: &[&Design], weight: &dyn Fn(&Design) -> f32) -> (Vec<f32>, Vec<f32>) {
     let mut y = Vec::with_capacity(designs.len() * N_TARGETS);
     let mut mask = Vec::with_capacity(designs.len() * N_TARGETS);
     for d in designs {
+        let w = weight(d);
         for v in d.targets.to_array() {
             let known = v.is_finite() && v >= 0.0;
             y.push(if known { v.ln_1p() as f32 } else { 0.0 });
-            mask.push(if known { 1.0 } else { 0.0 });
+            mask.push(if known { w } else { 0.0 });
         }
     }
     (y, mask)
+}
+
+/// Per data set, the weight n^-`balance` of each of its n designs in
+/// `all`, scaled so the mean design weighs 1.
+fn balance_weights(all: &[&Design], balance: f64) -> std::collections::HashMap<String, f32> {
+    let mut n: std::collections::HashMap<String, usize> = Default::default();
+    for d in all {
+        *n.entry(d.provenance.dataset.clone()).or_default() += 1;
+    }
+    let raw = |k: usize| (k as f64).powf(-balance);
+    let total: f64 = n.values().map(|&k| k as f64 * raw(k)).sum();
+    let scale = all.len() as f64 / total.max(f64::MIN_POSITIVE);
+    n.into_iter()
+        .map(|(ds, k)| (ds, (raw(k) * scale) as f32))
+        .collect()
 }
 
 /// Per target, ln(2 × the largest value in `designs`) (at least ln 2).
@@ -159,40 +233,24 @@ fn batch(
     mean: &[f32],
     std: &[f32],
     caps: Option<&[f32]>,
+    weights: &std::collections::HashMap<String, f32>,
     device: &Device,
 ) -> Batch {
-    let mut x = Vec::new();
-    let mut owner = Vec::new();
-    for (i, d) in designs.iter().enumerate() {
-        for t in tokens(d) {
-            x.extend(
-                t.iter()
-                    .zip(mean.iter().zip(std))
-                    .map(|(v, (m, s))| (v - m) / s),
-            );
-            owner.push(i);
-        }
-    }
-    let (n_d, n_l) = (designs.len(), owner.len());
-    let mut member = vec![0f32; n_d * n_l];
-    for (l, &d) in owner.iter().enumerate() {
-        member[d * n_l + l] = 1.0;
-    }
-    let (y, mask) = log_targets(designs);
-    Batch {
-        x: Tensor::from_data(TensorData::new(x, [n_l, TOKEN_LEN]), device),
-        member: Tensor::from_data(TensorData::new(member, [n_d, n_l]), device),
-        y: Tensor::from_data(TensorData::new(y, [n_d, N_TARGETS]), device),
-        mask: Tensor::from_data(TensorData::new(mask, [n_d, N_TARGETS]), device),
-        cap: Tensor::from_data(
-            TensorData::new(
-                caps.map_or_else(|| vec![LOG_COST_MAX; N_TARGETS], <[f32]>::to_vec),
-                [1, N_TARGETS],
-            ),
-            device,
-        ),
-        capped: caps.is_some(),
-    }
+    let rows = designs
+        .iter()
+        .map(|d| {
+            tokens(d)
+                .iter()
+                .flat_map(|t| {
+                    t.iter()
+                        .zip(mean.iter().zip(std))
+                        .map(|(v, (m, s))| (v - m) / s)
+                })
+                .collect()
+        })
+        .collect();
+    let weight = |d: &Design| weights.get(&d.provenance.dataset).copied().unwrap_or(1.0);
+    Batch::new(rows, TOKEN_LEN, log_targets(designs, &weight), caps, device)
 }
 
 /// ln(1 + predicted totals) `[designs, targets]`.
@@ -203,25 +261,35 @@ fn predict_log(net: &Net, b: &Batch) -> Tensor<2> {
         raw = raw.min_pair(b.cap.clone().expand([n_rows, N_TARGETS]));
     }
     let cost = raw.exp();
-    let sums = b.member.clone().matmul(cost.clone());
-    let [n_d, n_l] = b.member.dims();
-    // II: the slowest layer. Members keep their cost, others 0.
-    let ii_cost = cost
-        .slice([0..n_l, II..II + 1])
-        .reshape([1, n_l])
-        .expand([n_d, n_l]);
-    let ii = (b.member.clone() * ii_cost).max_dim(1);
-    let totals = Tensor::cat(vec![sums.slice([0..n_d, 0..II]), ii], 1);
-    totals.log1p()
+    let device = cost.device();
+    let mut totals = Vec::with_capacity(b.blocks.len());
+    let mut row = 0;
+    for &(n_d, n_l) in &b.blocks {
+        if n_l == 0 {
+            totals.push(Tensor::zeros([n_d, N_TARGETS], &device));
+            continue;
+        }
+        let block = cost
+            .clone()
+            .slice([row..row + n_d * n_l, 0..N_TARGETS])
+            .reshape([n_d, n_l, N_TARGETS]);
+        row += n_d * n_l;
+        // Costs: the sum of the layers'. II: the slowest layer's.
+        let sums = block.clone().slice([0..n_d, 0..n_l, 0..II]).sum_dim(1);
+        let ii = block.slice([0..n_d, 0..n_l, II..II + 1]).max_dim(1);
+        totals.push(Tensor::cat(vec![sums, ii], 2).reshape([n_d, N_TARGETS]));
+    }
+    Tensor::cat(totals, 0).select(0, b.restore.clone()).log1p()
 }
 
+/// The mask-weighted mean of the error's score (unknown targets weigh 0).
 fn loss(net: &Net, b: &Batch, kind: LossKind) -> Tensor<1> {
-    let err = (predict_log(net, b) - b.y.clone()) * b.mask.clone();
+    let err = predict_log(net, b) - b.y.clone();
     let per = match kind {
         LossKind::Mse => err.powf_scalar(2.0),
         LossKind::L1 => err.abs(),
     };
-    per.sum() / b.mask.clone().sum().clamp_min(1.0)
+    (per * b.mask.clone()).sum() / b.mask.clone().sum().clamp_min(1.0)
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
@@ -304,6 +372,7 @@ pub fn train(all: &[&Design], splits: &[Split<'_>], cfg: &TrainConfig) -> (Surro
     } = TokenRange::of(&all_tokens);
     let caps = log_cost_caps(all);
     let train_caps = cfg.cap_in_training.then_some(caps.as_slice());
+    let weights = balance_weights(all, cfg.balance);
     let mut surrogate = Surrogate {
         schema_version: SCHEMA_VERSION,
         mean,
@@ -325,6 +394,7 @@ pub fn train(all: &[&Design], splits: &[Split<'_>], cfg: &TrainConfig) -> (Surro
             &surrogate.mean,
             &surrogate.std,
             train_caps,
+            &weights,
             &device,
         );
         let vb = (!split.val.is_empty()).then(|| {
@@ -333,6 +403,7 @@ pub fn train(all: &[&Design], splits: &[Split<'_>], cfg: &TrainConfig) -> (Surro
                 &surrogate.mean,
                 &surrogate.std,
                 train_caps,
+                &weights,
                 &device,
             )
         });
@@ -367,12 +438,13 @@ pub fn train(all: &[&Design], splits: &[Split<'_>], cfg: &TrainConfig) -> (Surro
         train_loss: logs.iter().map(|l| l.train_loss).sum::<f64>() / n,
     };
     surrogate.provenance = format!(
-        "burn 0.22 flex, {} designs, {} member(s) of hidden {}x{}, lr {}, seed {}, mean best step {:.0}",
+        "burn 0.22 flex, {} designs, {} member(s) of hidden {}x{}, lr {}, balance {}, seed {}, mean best step {:.0}",
         all.len(),
         splits.len(),
         cfg.depth,
         cfg.hidden,
         cfg.learning_rate,
+        cfg.balance,
         cfg.seed,
         logs.iter().map(|l| l.best_step as f64).sum::<f64>() / n,
     );
@@ -428,16 +500,17 @@ pub struct AggregateMlp {
 }
 
 impl AggregateMlp {
+    /// `d`'s normalised feature vector.
+    fn row(&self, d: &Design) -> Vec<f32> {
+        (self.features)(d)
+            .into_iter()
+            .zip(self.mean.iter().zip(&self.std))
+            .map(|(v, (m, s))| (v - m) / s)
+            .collect()
+    }
+
     fn matrix(&self, designs: &[&Design]) -> Tensor<2> {
-        let x: Vec<f32> = designs
-            .iter()
-            .flat_map(|d| {
-                (self.features)(d)
-                    .into_iter()
-                    .zip(self.mean.iter().zip(&self.std))
-                    .map(|(v, (m, s))| (v - m) / s)
-            })
-            .collect();
+        let x: Vec<f32> = designs.iter().flat_map(|d| self.row(d)).collect();
         let width = self.mean.len();
         Tensor::from_data(TensorData::new(x, [designs.len(), width]), &self.device)
     }
@@ -475,23 +548,15 @@ impl AggregateMlp {
             device: device.clone(),
         };
         let make = |me: &Self, designs: &[&Design]| {
-            let n_d = designs.len();
-            let mut eye = vec![0f32; n_d * n_d];
-            for i in 0..n_d {
-                eye[i * n_d + i] = 1.0;
-            }
-            let (y, mask) = log_targets(designs);
-            Batch {
-                x: me.matrix(designs),
-                member: Tensor::from_data(TensorData::new(eye, [n_d, n_d]), &me.device),
-                y: Tensor::from_data(TensorData::new(y, [n_d, N_TARGETS]), &me.device),
-                mask: Tensor::from_data(TensorData::new(mask, [n_d, N_TARGETS]), &me.device),
-                cap: Tensor::from_data(
-                    TensorData::new(vec![LOG_COST_MAX; N_TARGETS], [1, N_TARGETS]),
-                    &me.device,
-                ),
-                capped: true,
-            }
+            let rows = designs.iter().map(|d| me.row(d)).collect();
+            let caps = [LOG_COST_MAX; N_TARGETS];
+            Batch::new(
+                rows,
+                me.mean.len(),
+                log_targets(designs, &|_| 1.0),
+                Some(&caps),
+                &me.device,
+            )
         };
         let tb = make(&me, train);
         let vb = (!val.is_empty()).then(|| make(&me, val));
@@ -552,6 +617,24 @@ mod tests {
     }
 
     #[test]
+    fn balance_weighs_data_sets_as_asked() {
+        let mut designs: Vec<Design> = (0..12).map(|i| design(&[8, 4], 1 + i % 3, false)).collect();
+        for (i, d) in designs.iter_mut().enumerate() {
+            d.provenance.dataset = if i < 9 { "big".into() } else { "small".into() };
+        }
+        let refs: Vec<&Design> = designs.iter().collect();
+        let plain = balance_weights(&refs, 0.0);
+        assert_eq!((plain["big"], plain["small"]), (1.0, 1.0));
+        // B = 1: both data sets weigh alike in all (9 × big = 3 × small),
+        // and the mean design still weighs 1.
+        let even = balance_weights(&refs, 1.0);
+        assert!((9.0 * even["big"] - 3.0 * even["small"]).abs() < 1e-5);
+        assert!(((9.0 * even["big"] + 3.0 * even["small"]) / 12.0 - 1.0).abs() < 1e-5);
+        let half = balance_weights(&refs, 0.5);
+        assert!(half["big"] < 1.0 && half["small"] > 1.0 && half["small"] < even["small"]);
+    }
+
+    #[test]
     fn losses_score_the_log_error_as_named() {
         let designs: Vec<Design> = [1u32, 2, 4].map(|rf| design(&[16, 8], rf, rf > 1)).into();
         let refs: Vec<&Design> = designs.iter().collect();
@@ -559,7 +642,7 @@ mod tests {
         let cfg = TrainConfig::default();
         let net = Net::new(&cfg, TOKEN_LEN, &device);
         let (mean, std) = normaliser(&refs.iter().flat_map(|d| tokens(d)).collect::<Vec<_>>());
-        let b = batch(&refs, &mean, &std, None, &device);
+        let b = batch(&refs, &mean, &std, None, &Default::default(), &device);
         let err: Vec<f32> = (predict_log(&net, &b) - b.y.clone())
             .into_data()
             .try_to_vec()
@@ -574,7 +657,10 @@ mod tests {
 
     #[test]
     fn plain_inference_matches_burn_and_training_reduces_the_loss() {
-        let designs: Vec<Design> = [[16u32, 32, 8], [8, 8, 4], [32, 16, 16], [64, 8, 2]]
+        // Depths 1 to 3, out of order: the batch's blocks (by layer count)
+        // reorder the designs, and the estimates must come back in order.
+        let widths: [&[u32]; 4] = [&[16, 32, 8], &[8, 4], &[32, 16, 16, 4], &[64, 8, 2]];
+        let designs: Vec<Design> = widths
             .iter()
             .flat_map(|w| [1u32, 2, 4].map(|rf| design(w, rf, rf > 1)))
             .collect();
@@ -599,6 +685,7 @@ mod tests {
             &model.mean,
             &model.std,
             Some(&model.log_cost_cap),
+            &Default::default(),
             &device,
         );
         let mut net = Net::new(&cfg, TOKEN_LEN, &device);
