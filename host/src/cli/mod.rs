@@ -225,6 +225,10 @@ pub struct TrainKnobs {
     /// Training loss on ln(1 + target): mse, or l1 (closer to SMAPE).
     #[arg(long, value_enum, default_value_t = zest::learn::train::TrainConfig::default().loss)]
     pub loss: zest::learn::train::LossKind,
+    /// Data-set balance of the loss: each design weighs n^-B, n its data
+    /// set's designs (0: every design alike; 1: every data set alike).
+    #[arg(long, value_name = "B", default_value_t = zest::learn::train::TrainConfig::default().balance)]
+    pub balance: f64,
 }
 
 impl TrainKnobs {
@@ -239,6 +243,7 @@ impl TrainKnobs {
             patience: self.patience,
             cap_in_training: self.cap_in_training,
             loss: self.loss,
+            balance: self.balance,
         }
     }
 }
