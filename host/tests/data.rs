@@ -32,8 +32,30 @@ fn every_record_is_loaded_or_accounted_for() {
     let c = |k: &str| report.counts.get(k).cloned().unwrap_or_default();
     // Figures from the data README: 2,687 dense1 runs, 987 successful.
     assert_eq!(c("wa-hls4ml-search-dense1"), counts(987, 1700, 0, 0));
-    // 40 + 40 dense samples; the 42 Conv2D rows lack their layer shapes.
-    assert_eq!(c("jdweitz-wa-hls4ml-csv"), counts(80, 0, 0, 42));
+    // 40 + 40 dense samples and the 2,503-run 3-layer sample, which holds
+    // the 40 of the smaller 3-layer sample again (read once); the 42
+    // Conv2D rows lack their layer shapes.
+    assert_eq!(
+        c("jdweitz-wa-hls4ml-csv"),
+        counts(80 + 2_503 - 40, 0, 0, 42 + 40)
+    );
+    let duplicates: Vec<_> = report
+        .unusable
+        .iter()
+        .filter(|i| i.message.contains("same synthesis run"))
+        .collect();
+    assert_eq!(duplicates.len(), 40);
+    for i in &duplicates {
+        assert!(
+            i.file
+                .ends_with("concatenated_3layer_json_to_csv.sample.csv"),
+            "{i:?}"
+        );
+        assert!(
+            i.message.contains("3layer_sample_first40.csv line "),
+            "{i:?}"
+        );
+    }
     assert_eq!(c("argykokk-mlp-zynq7000"), counts(36, 0, 0, 0));
     // 20 runs, 9 name no reuse factor... plus the two `phil` runs.
     assert_eq!(c("kebl-cnn-vu9p"), counts(10, 0, 0, 11));
@@ -44,7 +66,7 @@ fn every_record_is_loaded_or_accounted_for() {
     // cannot hold, 3 with custom kernels, 2 stale (tests/projects.rs).
     assert_eq!(c("hls4ml-projects"), counts(44, 0, 0, 18));
     assert!(report.malformed.is_empty(), "{:?}", report.malformed);
-    assert_eq!(report.designs.len(), 987 + 80 + 36 + 10 + 2 + 44 + 44);
+    assert_eq!(report.designs.len(), 987 + 2_543 + 36 + 10 + 2 + 44 + 44);
     assert!(files.iter().any(|f| f.ends_with("records.json")));
     // Every skipped record says where it is and why.
     for issue in &report.unusable {

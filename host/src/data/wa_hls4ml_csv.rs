@@ -1,5 +1,6 @@
 //! wa-hls4ml CSV records: the single-Dense sweep (`wa-hls4ml-search-dense1/`)
-//! and the flattened 2-/3-layer Dense and Conv2D records
+//! and the flattened 2-/3-layer Dense and Conv2D records, the 3-layer ones
+//! from two overlapping samples read once each by artifact name
 //! (`jdweitz-wa-hls4ml-csv/`).
 //!
 //! Facts taken from the data README: part xcu250-figd2104-2L-e; io_parallel
@@ -96,12 +97,19 @@ fn targets(row: &Row<'_>, with_ii: bool) -> Result<Targets, String> {
     })
 }
 
+/// The runs read so far, by their artifact name (`model_file`), with
+/// where each was read: the jdweitz samples overlap (the first 40 rows of
+/// the 3-layer file are in the larger sample too), and one run must count
+/// once.
+type Seen = HashMap<String, String>;
+
 fn row_to_design(
     kind: &Kind,
     row: &Row<'_>,
     dataset: &str,
     file: &str,
     line: u64,
+    seen: &mut Seen,
 ) -> Result<Outcome, String> {
     if let Kind::Conv2d = kind {
         return Ok(Outcome::Unusable(Skip::because(
@@ -110,6 +118,18 @@ fn row_to_design(
     }
     if !row.success() {
         return Ok(Outcome::Failed);
+    }
+    // In the multi-layer files `model_file` names one run's artifacts; in
+    // the single-Dense sweep it names the model, shared by its runs.
+    if let (Kind::MultiDense, Ok(artifact)) = (kind, row.get("model_file")) {
+        let here = format!("{file} line {line}");
+        if let Some(first) = seen.get(artifact) {
+            return Ok(Outcome::Unusable(Skip::of(
+                format!("{artifact} (first read at {first})"),
+                SkipReason::Duplicate,
+            )));
+        }
+        seen.insert(artifact.to_string(), here);
     }
     let prec = row.int("prec")?;
     let rf = row.int("rf")?;
@@ -197,7 +217,7 @@ fn row_to_design(
     })))
 }
 
-fn load_file(root: &Path, path: &Path, kind: Kind, report: &mut LoadReport) {
+fn load_file(root: &Path, path: &Path, kind: Kind, report: &mut LoadReport, seen: &mut Seen) {
     let dataset = path
         .parent()
         .and_then(Path::file_name)
@@ -233,7 +253,7 @@ fn load_file(root: &Path, path: &Path, kind: Kind, report: &mut LoadReport) {
                 let row = Row {
                     fields: headers.iter().zip(record.iter()).collect(),
                 };
-                let outcome = row_to_design(&kind, &row, &dataset, &file, line);
+                let outcome = row_to_design(&kind, &row, &dataset, &file, line, seen);
                 report.file_outcome(&dataset, &file, format!("line {line}"), outcome);
             }
             Err(e) => {
@@ -264,13 +284,18 @@ pub fn load(root: &Path, report: &mut LoadReport, progress: &mut dyn FnMut(&str)
             "jdweitz-wa-hls4ml-csv/3layer_sample_first40.csv",
             Kind::MultiDense,
         ),
+        (
+            "jdweitz-wa-hls4ml-csv/concatenated_3layer_json_to_csv.sample.csv",
+            Kind::MultiDense,
+        ),
         ("jdweitz-wa-hls4ml-csv/conv2d_complete.csv", Kind::Conv2d),
     ];
+    let mut seen = Seen::new();
     for (f, kind) in files {
         let path = root.join(f);
         if path.is_file() {
             progress(f);
-            load_file(root, &path, kind, report);
+            load_file(root, &path, kind, report, &mut seen);
         }
     }
 }
@@ -292,5 +317,6 @@ pub fn load_csv(root: &Path, path: &Path, report: &mut LoadReport) {
             Kind::Dense1
         },
         report,
+        &mut Seen::new(),
     );
 }

@@ -49,6 +49,8 @@ pub enum SkipReason {
     UnsupportedLayer,
     /// A project directory without a synthesis report.
     NoReport,
+    /// The same synthesis run (same artifact) as a record read before.
+    Duplicate,
 }
 
 impl SkipReason {
@@ -79,6 +81,7 @@ impl SkipReason {
             }
             SkipReason::UnsupportedLayer => "a layer kind the token schema cannot hold yet",
             SkipReason::NoReport => "no synthesis report in the project",
+            SkipReason::Duplicate => "the same synthesis run as a record read before it",
         }
     }
 }
