@@ -110,6 +110,15 @@ pub fn estimate(
     });
     let utilisation = utilisation_of(&design.part, &targets);
     warnings.extend(fit_warning(&design.part, utilisation));
+    for l in &design.layers {
+        let built = crate::reuse::built(design, l);
+        if built != l.reuse_factor.max(1) {
+            warnings.push(format!(
+                "layer {}: hls4ml does not accept ReuseFactor {} for this layer and builds {built} (the closest valid value); estimated at {built}",
+                l.name, l.reuse_factor
+            ));
+        }
+    }
     for (l, t) in design.layers.iter().zip(&design_tokens) {
         let out: Vec<String> = model
             .range_violations(t)
@@ -185,4 +194,49 @@ pub fn fit_warning(part: &str, utilisation: Option<[f64; 4]>) -> Option<String> 
             over.join(", ")
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{mlp, synthetic_design};
+    use crate::design::{Activation, Precision};
+
+    #[test]
+    fn a_reuse_factor_hls4ml_replaces_is_named_and_estimated_as_built() {
+        let model = crate::models::load_model(None).expect("embedded model");
+        let net = |rf: u32, resource: bool| {
+            let layers = mlp(
+                &[104, 48, 8],
+                Precision::DEFAULT,
+                rf,
+                Activation::Relu,
+                Activation::Linear,
+            );
+            synthetic_design("sweep", layers, resource)
+        };
+        let cfg = HlsConfig::default();
+        let asked = estimate(&model, &net(1024, true), &cfg, "default", None);
+        let warned: Vec<&String> = asked
+            .warnings
+            .iter()
+            .filter(|w| w.contains("ReuseFactor 1024"))
+            .collect();
+        // 104 × 48 builds 832; 48 × 8 builds 384 (its largest valid value).
+        assert_eq!(warned.len(), 2, "{:?}", asked.warnings);
+        assert!(warned[0].contains("builds 832"), "{}", warned[0]);
+        // At 832 the first layer is valid; the second still builds 384.
+        let built = estimate(&model, &net(832, true), &cfg, "default", None);
+        let warned: Vec<&String> = built
+            .warnings
+            .iter()
+            .filter(|w| w.contains("ReuseFactor"))
+            .collect();
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(warned[0].contains("builds 384"), "{}", warned[0]);
+        assert_eq!(asked.layers[0].costs, built.layers[0].costs);
+        // The Latency strategy keeps what it is given.
+        let latency = estimate(&model, &net(1024, false), &cfg, "default", None);
+        assert!(!latency.warnings.iter().any(|w| w.contains("ReuseFactor")));
+    }
 }

@@ -48,4 +48,5 @@ pub mod input;
 pub mod learn;
 pub mod models;
 pub mod part;
+pub mod reuse;
 pub mod tokens;

@@ -92,7 +92,7 @@ pub fn layer_facts(d: &Design) -> Vec<LayerFacts> {
                 n_weights,
                 positions: positions.clamp(1, u64::from(u32::MAX)) as u32,
                 kernel: l.kernel.unwrap_or(0).min(u32::from(u16::MAX)) as u16,
-                reuse_factor: l.reuse_factor.max(1),
+                reuse_factor: crate::reuse::built(d, l),
                 weight_bits: l.weight.map_or(0, |p| p.width),
                 input_bits,
                 result_bits,

@@ -16,6 +16,8 @@
 //!   the bound is what holds. Measured against the alternatives in
 //!   docs/accuracy.md.
 //!
+//! The reuse factors are the ones hls4ml builds ([`crate::reuse`]).
+//!
 //! io_stream designs, and io_parallel ones with convolutions (whose II
 //! also scales with the output pixels), keep the surrogate's II under the
 //! first bound.
@@ -35,7 +37,7 @@ pub fn apply(design: &Design, raw: Targets) -> Targets {
     // convolution's II also scales with its output pixels.
     let dense_like = weighted().all(|l| matches!(l.kind, LayerKind::Dense | LayerKind::BatchNorm));
     let largest_rf = weighted()
-        .map(|l| f64::from(l.reuse_factor.max(1)))
+        .map(|l| f64::from(crate::reuse::built(design, l)))
         .reduce(f64::max);
     t.ii = match (design.io_type, largest_rf) {
         (IoType::IoParallel, Some(rf)) if dense_like => rf.min(cap),
