@@ -184,6 +184,11 @@ pub struct EvalArgs {
     /// estimate) to this CSV file.
     #[arg(long, value_name = "FILE")]
     pub predictions: Option<std::path::PathBuf>,
+    /// Leave out the unseen-networks protocol (leave-one-network-out over
+    /// the realistic networks: one training per network, most of the
+    /// run's time).
+    #[arg(long)]
+    pub no_unseen: bool,
     #[command(flatten)]
     pub training: TrainKnobs,
 }
@@ -202,6 +207,7 @@ impl EvalArgs {
             predictions,
             plots,
             split,
+            no_unseen,
             training: knobs,
         } = self;
         anyhow::ensure!((0.0..1.0).contains(&upper), "--upper must be in [0, 1)");
@@ -232,9 +238,10 @@ impl EvalArgs {
             return Ok(());
         }
         let bar = spinner("");
-        let suite = zest::learn::eval::suite(&designs, folds, &cfg, upper, which, |s| {
-            bar.set_message(s.to_string())
-        });
+        let suite =
+            zest::learn::eval::suite(&designs, folds, &cfg, upper, which, !no_unseen, |s| {
+                bar.set_message(s.to_string())
+            });
         bar.finish_and_clear();
         if let Some(path) = predictions {
             write_predictions(&path, &suite)?;
@@ -246,6 +253,9 @@ impl EvalArgs {
         }
         if json {
             return print_json(&suite);
+        }
+        if let Some(r) = &suite.unseen {
+            print_report(r);
         }
         print_report(&suite.cross_validation);
         print_report(&suite.realistic);
@@ -443,26 +453,11 @@ fn print_report(r: &zest::learn::eval::Report) {
     println!("mean SMAPE over targets: {:.2} %", r.mean_smape);
     if r.by_dataset.len() > 1 {
         println!("by data set (SMAPE % per target, then mean):");
-        for d in &r.by_dataset {
-            let per: Vec<String> = d
-                .smape
-                .iter()
-                .map(|v| {
-                    if v.is_finite() {
-                        format!("{v:6.1}")
-                    } else {
-                        "     -".into()
-                    }
-                })
-                .collect();
-            println!(
-                "  {:<26} {:>5} {}  mean {:.2}",
-                d.dataset,
-                d.n_designs,
-                per.join(" "),
-                d.mean_smape
-            );
-        }
+        print_breakdown(&r.by_dataset);
+    }
+    if r.by_family.len() > 1 {
+        println!("by part family (SMAPE % per target, then mean):");
+        print_breakdown(&r.by_family);
     }
     if let Some(u) = &r.upper {
         let cov: Vec<String> = u
@@ -479,6 +474,29 @@ fn print_report(r: &zest::learn::eval::Report) {
     }
 }
 
+fn print_breakdown(rows: &[zest::learn::eval::DatasetScore]) {
+    for d in rows {
+        let per: Vec<String> = d
+            .smape
+            .iter()
+            .map(|v| {
+                if v.is_finite() {
+                    format!("{v:6.1}")
+                } else {
+                    "     -".into()
+                }
+            })
+            .collect();
+        println!(
+            "  {:<26} {:>5} {}  mean {:.2}",
+            d.dataset,
+            d.n_designs,
+            per.join(" "),
+            d.mean_smape
+        );
+    }
+}
+
 fn write_predictions(
     path: &std::path::Path,
     suite: &zest::learn::eval::EvalSuite,
@@ -488,11 +506,13 @@ fn write_predictions(
     w.write_record([
         "protocol", "design", "dataset", "target", "truth", "estimate",
     ])?;
-    for (protocol, r) in [
-        ("cross_validation", &suite.cross_validation),
-        ("realistic", &suite.realistic),
-        ("extrapolation", &suite.extrapolation),
-    ] {
+    let protocols = [
+        ("unseen", suite.unseen.as_ref()),
+        ("cross_validation", Some(&suite.cross_validation)),
+        ("realistic", Some(&suite.realistic)),
+        ("extrapolation", Some(&suite.extrapolation)),
+    ];
+    for (protocol, r) in protocols.into_iter().filter_map(|(p, r)| r.map(|r| (p, r))) {
         for p in &r.points {
             for (t, name) in zest::design::Targets::NAMES.iter().enumerate() {
                 let (y, e) = (p.truth.to_array()[t], p.pred.to_array()[t]);

@@ -29,6 +29,8 @@ pub struct Report {
     pub training: Vec<TrainLog>,
     /// Per data set: designs and mean SMAPE over the targets it has.
     pub by_dataset: Vec<DatasetScore>,
+    /// The same per part family (in [`DatasetScore::dataset`]).
+    pub by_family: Vec<DatasetScore>,
     /// Every prediction (written by `--predictions`, plotted by `--plots`).
     #[serde(skip)]
     pub points: Vec<Point>,
@@ -47,14 +49,15 @@ pub struct DatasetScore {
     pub mean_smape: f64,
 }
 
-fn by_dataset(points: &[Point]) -> Vec<DatasetScore> {
-    let mut names: Vec<&str> = points.iter().map(|p| p.dataset.as_str()).collect();
+/// Scores per value of `key` (a data set, a part family).
+fn breakdown(points: &[Point], key: fn(&Point) -> &str) -> Vec<DatasetScore> {
+    let mut names: Vec<&str> = points.iter().map(key).collect();
     names.sort_unstable();
     names.dedup();
     names
         .into_iter()
         .map(|name| {
-            let mine: Vec<&Point> = points.iter().filter(|p| p.dataset == name).collect();
+            let mine: Vec<&Point> = points.iter().filter(|p| key(p) == name).collect();
             let smape: Vec<f64> = (0..6)
                 .map(|t| {
                     let p: Vec<f64> = mine.iter().map(|x| x.pred.to_array()[t]).collect();
@@ -80,6 +83,8 @@ pub struct Point {
     pub id: String,
     /// Data set it came from.
     pub dataset: String,
+    /// Its part's family (`zynq7000`, `ultrascale_plus`, ...).
+    pub family: String,
     /// Synthesis result.
     pub truth: Targets,
     /// Rounded estimate.
@@ -140,6 +145,7 @@ pub fn report(
         .map(|(d, p)| Point {
             id: d.id.clone(),
             dataset: d.provenance.dataset.clone(),
+            family: crate::part::part_family(&d.part).to_string(),
             truth: d.targets,
             pred: *p,
         })
@@ -163,7 +169,8 @@ pub fn report(
         targets,
         training,
         upper: None,
-        by_dataset: by_dataset(&points),
+        by_dataset: breakdown(&points, |p| &p.dataset),
+        by_family: breakdown(&points, |p| &p.family),
         points,
     }
 }
@@ -326,9 +333,57 @@ pub fn holdout(
     (with_upper(r, &uppers, &truths, q), model)
 }
 
+/// Leave-one-network-out over the realistic networks (`realistic`
+/// designs, one network per group): each network is estimated by a model
+/// trained on every other design, realistic ones included, as a user's
+/// new network meets the shipped model. `progress(done, of)` after each.
+pub fn leave_one_network_out(
+    designs: &[&Design],
+    cfg: &TrainConfig,
+    q: f64,
+    mut progress: impl FnMut(usize, usize),
+) -> Report {
+    let mut networks: Vec<&str> = designs
+        .iter()
+        .filter(|d| d.realistic)
+        .map(|d| d.group.as_str())
+        .collect();
+    networks.sort_unstable();
+    networks.dedup();
+    let mut tested = Vec::new();
+    let mut preds = Vec::new();
+    let mut uppers = Vec::new();
+    let mut logs = Vec::new();
+    for (k, net) in networks.iter().enumerate() {
+        let (test, train_set): (Vec<&Design>, Vec<&Design>) =
+            designs.iter().partition(|d| d.group == *net);
+        let (model, log) = fit(&train_set, cfg);
+        logs.push(log);
+        for d in test.into_iter().filter(|d| d.realistic) {
+            let (p, u) = predict(&model, d, q);
+            tested.push(d);
+            preds.push(p);
+            uppers.push(u);
+        }
+        progress(k + 1, networks.len());
+    }
+    let truths: Vec<Targets> = tested.iter().map(|d| d.targets).collect();
+    let name = format!(
+        "unseen networks: leave-one-network-out over {} realistic networks (seed {})",
+        networks.len(),
+        cfg.seed
+    );
+    let r = report(&name, &tested, &preds, logs);
+    with_upper(r, &uppers, &truths, q)
+}
+
 /// Everything `zest eval` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalSuite {
+    /// Leave-one-network-out over the realistic networks, each trained on
+    /// everything else (`None` when not asked for: one training per
+    /// network).
+    pub unseen: Option<Report>,
     /// Grouped cross-validation over the synthetic (non-realistic) designs.
     pub cross_validation: Report,
     /// Trained on every synthetic design, tested on the realistic ones.
@@ -390,17 +445,25 @@ pub fn release_test_split(
     Some((r, base))
 }
 
-/// Runs the three protocols on `designs`; `progress(step)` as they go.
+/// Runs the protocols on `designs` (leave-one-network-out when `unseen`);
+/// `progress(step)` as they go.
 pub fn suite(
     designs: &[crate::design::Design],
     folds: usize,
     cfg: &TrainConfig,
     q: f64,
     baselines: &[Baseline],
+    unseen: bool,
     mut progress: impl FnMut(&str),
 ) -> EvalSuite {
     let synthetic: Vec<&Design> = designs.iter().filter(|d| !d.realistic).collect();
     let realistic_set: Vec<&Design> = designs.iter().filter(|d| d.realistic).collect();
+    let unseen = unseen.then(|| {
+        let all: Vec<&Design> = designs.iter().collect();
+        leave_one_network_out(&all, cfg, q, |k, n| {
+            progress(&format!("unseen network {k}/{n}"))
+        })
+    });
     let (cv, mut base_reports) = cross_validate(&synthetic, folds, cfg, q, baselines, |f| {
         progress(&format!("cross-validation fold {f}/{folds}"))
     });
@@ -447,6 +510,7 @@ pub fn suite(
         ));
     }
     EvalSuite {
+        unseen,
         baselines: base_reports,
         cross_validation: cv,
         realistic,
@@ -470,6 +534,47 @@ mod tests {
                 d
             })
             .collect()
+    }
+
+    #[test]
+    fn leave_one_network_out_tests_each_realistic_network_once() {
+        let mut all = Vec::new();
+        for (g, widths) in [[16u32, 8, 4], [8, 8, 2], [32, 4, 4], [4, 16, 8]]
+            .iter()
+            .enumerate()
+        {
+            for rf in [1u32, 2] {
+                let layers = crate::data::mlp(
+                    widths,
+                    crate::design::Precision::DEFAULT,
+                    rf,
+                    crate::design::Activation::Relu,
+                    crate::design::Activation::Linear,
+                );
+                let mut d = synthetic_design(&format!("n{g}-rf{rf}"), layers, false);
+                d.group = format!("net{g}");
+                d.realistic = g >= 2;
+                d.provenance.dataset = if d.realistic { "real" } else { "sweep" }.into();
+                d.targets.lut = f64::from(widths[0] * widths[1] / rf);
+                all.push(d);
+            }
+        }
+        let refs: Vec<&Design> = all.iter().collect();
+        let cfg = TrainConfig {
+            members: 1,
+            max_steps: 5,
+            patience: 5,
+            ..TrainConfig::default()
+        };
+        let mut seen = Vec::new();
+        let r = leave_one_network_out(&refs, &cfg, 0.9, |k, n| seen.push((k, n)));
+        // Two realistic networks, two trainings, each tested once.
+        assert_eq!(seen, vec![(1, 2), (2, 2)]);
+        assert_eq!(r.training.len(), 2);
+        let mut ids: Vec<&str> = r.points.iter().map(|p| p.id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["n2-rf1", "n2-rf2", "n3-rf1", "n3-rf2"]);
+        assert_eq!(r.by_family.len(), 1);
     }
 
     #[test]

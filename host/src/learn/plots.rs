@@ -69,11 +69,14 @@ pub fn write_plots(dir: &Path, suite: &EvalSuite) -> Result<Vec<PathBuf>, PlotEr
         path: dir.display().to_string(),
         why: e.to_string(),
     })?;
-    let sets: [(&Report, RGBColor); 3] = [
+    let mut sets: Vec<(&Report, RGBColor)> = vec![
         (&suite.cross_validation, RGBColor(31, 119, 180)),
         (&suite.realistic, RGBColor(255, 127, 14)),
         (&suite.extrapolation, RGBColor(44, 160, 44)),
     ];
+    if let Some(r) = &suite.unseen {
+        sets.push((r, RGBColor(214, 39, 40)));
+    }
     let mut files = Vec::new();
     for (t, name) in Targets::NAMES.iter().enumerate() {
         let path = dir.join(format!("{name}.png"));
