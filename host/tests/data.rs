@@ -188,3 +188,27 @@ fn a_missing_data_root_is_a_clear_error() {
     let err = load_all(Path::new("/nonexistent/zest-data"), |_| {}).unwrap_err();
     assert!(err.to_string().contains("ZEST_DATA"), "{err}");
 }
+
+/// The DSP bound of `zest::learn::rules` holds for every record it
+/// covers: no synthesis used more DSPs than the multipliers hls4ml
+/// instantiates could.
+#[test]
+fn no_resource_dense_record_exceeds_the_dsp_bound() {
+    let report = load_all(&root(), |_| {}).expect("data root");
+    let mut covered = 0;
+    for d in &report.designs {
+        if let Some(bound) = zest::learn::rules::dsp_bound(d) {
+            covered += 1;
+            if d.targets.dsp.is_finite() {
+                assert!(
+                    d.targets.dsp <= bound,
+                    "{}: DSP {} above the bound {bound}",
+                    d.id,
+                    d.targets.dsp
+                );
+            }
+        }
+    }
+    // The U250 and jdweitz Resource sweeps and the Resource projects.
+    assert!(covered > 2_500, "{covered}");
+}

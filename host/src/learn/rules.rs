@@ -16,13 +16,59 @@
 //!   the bound is what holds. Measured against the alternatives in
 //!   docs/accuracy.md.
 //!
+//! * **DSP ≤ the multipliers hls4ml instantiates**, for Resource-strategy
+//!   networks of Dense layers: `dense_resource` runs `⌈n_in·n_out / RF⌉`
+//!   multipliers a layer, each at most `⌈w/25⌉·⌈x/18⌉` DSP48s for a
+//!   `w`-bit weight and an `x`-bit input (7-series' 25 × 18; UltraScale's
+//!   27 × 18 needs no more), plus at most 4 per output for a layer with a
+//!   table or softmax activation. The raw network broke it far from its
+//!   data: 239 DSPs for zest's own 40-multiplier accelerator. Every
+//!   Resource Dense record in the data keeps it (`host/tests/data.rs`).
+//!
 //! The reuse factors are the ones hls4ml builds ([`crate::reuse`]).
 //!
 //! io_stream designs, and io_parallel ones with convolutions (whose II
 //! also scales with the output pixels), keep the surrogate's II under the
 //! first bound.
 
-use crate::design::{Design, IoType, LayerKind, Targets};
+use crate::design::{Design, IoType, LayerKind, Strategy, Targets};
+use crate::tokens::layer_facts;
+use zest_features::Act;
+
+/// The most DSPs a Resource-strategy network of Dense layers can use
+/// (the bound above); `None` for any other network.
+pub fn dsp_bound(design: &Design) -> Option<f64> {
+    let weighted = || design.layers.iter().filter(|l| l.kind.has_weights());
+    if design.strategy != Strategy::Resource
+        || weighted().next().is_none()
+        || !weighted().all(|l| l.kind == LayerKind::Dense)
+    {
+        return None;
+    }
+    let bound = design
+        .layers
+        .iter()
+        .zip(layer_facts(design))
+        .map(|(l, f)| {
+            let per_mult = |w: u16, x: u16| {
+                (u64::from(w).div_ceil(25).max(1) * u64::from(x).div_ceil(18).max(1)) as f64
+            };
+            let mults = if l.kind == LayerKind::Dense {
+                f.n_mult.div_ceil(u64::from(f.reuse_factor.max(1))) as f64
+                    * per_mult(f.weight_bits, f.input_bits)
+            } else {
+                0.0
+            };
+            let act = if matches!(f.act, Act::Table | Act::Softmax) || !l.kind.has_weights() {
+                4.0 * f.n_out as f64
+            } else {
+                0.0
+            };
+            mults + act
+        })
+        .sum();
+    Some(bound)
+}
 
 /// The bound and, for io_parallel, the value the rules give `raw`'s II.
 pub fn apply(design: &Design, raw: Targets) -> Targets {
@@ -43,6 +89,9 @@ pub fn apply(design: &Design, raw: Targets) -> Targets {
         (IoType::IoParallel, Some(rf)) if dense_like => rf.min(cap),
         _ => t.ii.min(cap),
     };
+    if let Some(bound) = dsp_bound(design) {
+        t.dsp = t.dsp.min(bound);
+    }
     t
 }
 
