@@ -36,7 +36,10 @@ pub struct TrainConfig {
     pub loss: LossKind,
     /// Data-set balance B of the loss: a design weighs n^-B, n the designs
     /// of its data set (0: every design alike, so the largest sweep
-    /// decides; 1: every data set alike).
+    /// decides; 1: every data set alike). 0.5 by measurement: with the
+    /// 2,543 jdweitz designs two thirds of the data, B = 0 let them pull
+    /// the realistic networks' leave-one-out SMAPE to 88 %, B = 0.5 59 %
+    /// (seed 1; docs/accuracy.md).
     pub balance: f64,
 }
 
@@ -62,7 +65,7 @@ impl Default for TrainConfig {
             members: 5,
             cap_in_training: false,
             loss: LossKind::L1,
-            balance: 0.0,
+            balance: 0.5,
         }
     }
 }
