@@ -229,6 +229,12 @@ pub struct TrainKnobs {
     /// set's designs (0: every design alike; 1: every data set alike).
     #[arg(long, value_name = "B", default_value_t = zest::learn::train::TrainConfig::default().balance)]
     pub balance: f64,
+    /// Range floor K of the token normaliser: no slot is scaled by less
+    /// than 1/K of its training range, so a few far-out values (a QKeras
+    /// layer's 78-bit results among 16-bit ones) stay within |z| <= K
+    /// (0: the standard deviation alone).
+    #[arg(long, value_name = "K", default_value_t = zest::learn::train::TrainConfig::default().range_floor)]
+    pub range_floor: f64,
 }
 
 impl TrainKnobs {
@@ -244,6 +250,7 @@ impl TrainKnobs {
             cap_in_training: self.cap_in_training,
             loss: self.loss,
             balance: self.balance,
+            range_floor: self.range_floor,
         }
     }
 }

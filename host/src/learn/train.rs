@@ -41,6 +41,16 @@ pub struct TrainConfig {
     /// the realistic networks' leave-one-out SMAPE to 88 %, B = 0.5 59 %
     /// (seed 1; docs/accuracy.md).
     pub balance: f64,
+    /// Range floor K of the normaliser: no slot is scaled by less than
+    /// 1/K of its training range (0: the standard deviation alone). A slot
+    /// whose values are mostly alike with a few far out (16-bit widths
+    /// against a QKeras layer's 78-bit results, kernel sizes against a
+    /// global pooling's, a rare layer kind's one-hot) otherwise normalises
+    /// those few to |z| of 30-90, where each ensemble member extrapolates
+    /// its own way and one member's blow-up sets the mean (a 22-cycle
+    /// project estimated at 4e7 cycles). 4 by measurement
+    /// (docs/accuracy.md).
+    pub range_floor: f64,
 }
 
 /// How training scores the error e = ln(1 + estimate) − ln(1 + truth).
@@ -66,6 +76,7 @@ impl Default for TrainConfig {
             cap_in_training: false,
             loss: LossKind::L1,
             balance: 0.5,
+            range_floor: 4.0,
         }
     }
 }
@@ -320,8 +331,11 @@ fn export(l: &Linear) -> Dense {
     }
 }
 
-/// Per-slot mean and standard deviation of `tokens`.
-pub fn normaliser(tokens: &[[f32; TOKEN_LEN]]) -> (Vec<f32>, Vec<f32>) {
+/// Per-slot mean and scale of `tokens`: the standard deviation, at least
+/// the slot's range over `range_floor` when that is positive (see
+/// [`TrainConfig::range_floor`]).
+pub fn normaliser(tokens: &[[f32; TOKEN_LEN]], range_floor: f64) -> (Vec<f32>, Vec<f32>) {
+    let range = TokenRange::of(tokens);
     let mut sum = vec![0f64; TOKEN_LEN];
     let mut sq = vec![0f64; TOKEN_LEN];
     let mut n = 0f64;
@@ -337,13 +351,18 @@ pub fn normaliser(tokens: &[[f32; TOKEN_LEN]]) -> (Vec<f32>, Vec<f32>) {
     let std: Vec<f32> = sq
         .iter()
         .zip(&sum)
-        .map(|(q, s)| {
+        .enumerate()
+        .map(|(i, (q, s))| {
             let var = q / n - (s / n) * (s / n);
             // A slot constant in training carries no information the model
             // could have learnt: scale it to nothing, so an unseen value
             // (a new part family, say) cannot drive untrained weights.
             if var > 1e-12 {
-                var.sqrt() as f32
+                let spread = match (range.min.get(i), range.max.get(i)) {
+                    (Some(lo), Some(hi)) if range_floor > 0.0 => f64::from(hi - lo) / range_floor,
+                    _ => 0.0,
+                };
+                var.sqrt().max(spread) as f32
             } else {
                 1e30
             }
@@ -368,7 +387,7 @@ pub struct Split<'a> {
 pub fn train(all: &[&Design], splits: &[Split<'_>], cfg: &TrainConfig) -> (Surrogate, TrainLog) {
     let device = Device::flex().autodiff();
     let all_tokens: Vec<[f32; TOKEN_LEN]> = all.iter().flat_map(|d| tokens(d)).collect();
-    let (mean, std) = normaliser(&all_tokens);
+    let (mean, std) = normaliser(&all_tokens, cfg.range_floor);
     let TokenRange {
         min: token_min,
         max: token_max,
@@ -638,13 +657,36 @@ mod tests {
     }
 
     #[test]
+    fn the_range_floor_bounds_every_training_slot() {
+        // 99 tokens at 1.0 and one at 5.0: the standard deviation alone puts
+        // the odd one at z = 9.9; a floor of 4 keeps it within 4.
+        let mut tokens = vec![[0f32; TOKEN_LEN]; 100];
+        for (i, t) in tokens.iter_mut().enumerate() {
+            t[3] = if i == 0 { 5.0 } else { 1.0 };
+            t[4] = i as f32;
+        }
+        let z = |mean: &[f32], std: &[f32], v: f32, i: usize| (v - mean[i]) / std[i];
+        let (mean, std) = normaliser(&tokens, 0.0);
+        assert!(z(&mean, &std, 5.0, 3) > 9.0);
+        let (mean4, std4) = normaliser(&tokens, 4.0);
+        assert!(z(&mean4, &std4, 5.0, 3) <= 4.0);
+        // A well-spread slot keeps its standard deviation; a constant one
+        // is still scaled to nothing.
+        assert_eq!(std4[4], std[4]);
+        assert_eq!(std4[0], 1e30);
+    }
+
+    #[test]
     fn losses_score_the_log_error_as_named() {
         let designs: Vec<Design> = [1u32, 2, 4].map(|rf| design(&[16, 8], rf, rf > 1)).into();
         let refs: Vec<&Design> = designs.iter().collect();
         let device = Device::flex();
         let cfg = TrainConfig::default();
         let net = Net::new(&cfg, TOKEN_LEN, &device);
-        let (mean, std) = normaliser(&refs.iter().flat_map(|d| tokens(d)).collect::<Vec<_>>());
+        let (mean, std) = normaliser(
+            &refs.iter().flat_map(|d| tokens(d)).collect::<Vec<_>>(),
+            0.0,
+        );
         let b = batch(&refs, &mean, &std, None, &Default::default(), &device);
         let err: Vec<f32> = (predict_log(&net, &b) - b.y.clone())
             .into_data()
