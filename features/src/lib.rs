@@ -23,7 +23,9 @@
 //! * activations with tables (sigmoid, tanh, ELU) keep one dual-port table
 //!   per two elements, softmax an exp and an inverse table (`n` blocks in
 //!   all, checked against the Zynq MLPs and hls4ml's baselines: the prior in
-//!   [`slot::LOG_TABLE_PRIOR`]); ReLU only comparators;
+//!   [`slot::LOG_TABLE_PRIOR`]); ReLU only comparators, LeakyReLU and
+//!   PReLU a comparator and a product by alpha per element (each variant
+//!   and ELU has its own slot: hls4ml's baselines differ 6× between them);
 //! * in the Resource kernels for `rf > n_in`, each multiplier adds into an
 //!   accumulator chosen at run time; from a stride of 3 outputs per
 //!   multiplier on, that is a multiplexer over all outputs
@@ -42,7 +44,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the token layout.
-pub const SCHEMA_VERSION: u16 = 3;
+pub const SCHEMA_VERSION: u16 = 4;
 
 /// One of the six synthesis targets the surrogate estimates, in the order
 /// every per-target array uses (host, fixed-point model, wire, HLS top).
@@ -105,23 +107,34 @@ pub enum Kind {
 /// Number of [`Kind`]s.
 pub const KINDS: usize = 7;
 
-/// Activation family (in the token: its own slot, and a softmax also sets
-/// [`Act::Table`]'s, since it is built from look-up tables too).
+/// Activation family (in the token: its own slot; a softmax and an ELU also
+/// set [`Act::Table`]'s, since they are built from look-up tables too).
+///
+/// The ReLU variants and ELU have slots of their own (schema 4): hls4ml
+/// builds them differently, and its own baselines differ by up to 6× in
+/// LUTs for the same Dense(64) (Vitis 2024.1: LeakyReLU 462, PReLU 2,910,
+/// ReLU 2,983; ELU 10,082 against sigmoid 7,825).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[repr(u8)]
 pub enum Act {
     /// None or linear.
     Linear = 0,
-    /// ReLU and its leaky/parametric variants (comparators, no table).
+    /// ReLU (comparators, no table).
     Relu = 1,
-    /// Table-based element-wise: sigmoid, tanh, ELU.
+    /// Table-based element-wise: sigmoid, tanh, and anything unnamed.
     Table = 2,
     /// Softmax (exp and inverse tables, a sum over the vector).
     Softmax = 3,
+    /// LeakyReLU: a comparator and a product by one constant alpha.
+    LeakyRelu = 4,
+    /// PReLU: a comparator and a product by a learnt alpha per element.
+    Prelu = 5,
+    /// ELU: a table of exp(x) − 1 for negative inputs, times alpha.
+    Elu = 6,
 }
 
 /// Number of [`Act`]s.
-pub const ACTS: usize = 4;
+pub const ACTS: usize = 7;
 
 /// FPGA family of the part (one-hot in the token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -190,10 +203,10 @@ pub mod slot {
     use super::{ACTS, FAMILIES, KINDS};
     /// One-hot [`super::Kind`], `KINDS` slots.
     pub const KIND: usize = 0;
-    /// [`super::Act`], `ACTS` slots: one-hot, except that a softmax also
-    /// sets the `Table` slot (its exp and inverse tables cost what the
-    /// element-wise tables do, and few records have a softmax to learn
-    /// that from).
+    /// [`super::Act`], `ACTS` slots: one-hot, except that a softmax and an
+    /// ELU also set the `Table` slot (their tables cost what the
+    /// element-wise tables do, and few records have either to learn that
+    /// from).
     pub const ACT: usize = KIND + KINDS;
     /// log2(1 + n_in).
     pub const LOG_N_IN: usize = ACT + ACTS;
@@ -324,8 +337,11 @@ pub fn slot_name(i: usize) -> &'static str {
     const ACT_NAMES: [&str; ACTS] = [
         "activation: linear",
         "activation: ReLU",
-        "activation: table (sigmoid/tanh/ELU, softmax)",
+        "activation: table (sigmoid/tanh, softmax, ELU)",
         "activation: softmax",
+        "activation: LeakyReLU",
+        "activation: PReLU",
+        "activation: ELU",
     ];
     const FAMILY_NAMES: [&str; FAMILIES] = [
         "part family: 7-series/Zynq-7000",
@@ -411,9 +427,9 @@ impl LayerFacts {
     pub fn table_prior(&self) -> u64 {
         let n = u64::from(self.n_out);
         match self.act {
-            Act::Table => n.div_ceil(2),
+            Act::Table | Act::Elu => n.div_ceil(2),
             Act::Softmax => n,
-            Act::Linear | Act::Relu => 0,
+            Act::Linear | Act::Relu | Act::LeakyRelu | Act::Prelu => 0,
         }
     }
 
@@ -422,7 +438,7 @@ impl LayerFacts {
         let mut t = [0f32; TOKEN_LEN];
         t[slot::KIND + self.kind as usize] = 1.0;
         t[slot::ACT + self.act as usize] = 1.0;
-        if self.act == Act::Softmax {
+        if matches!(self.act, Act::Softmax | Act::Elu) {
             t[slot::ACT + Act::Table as usize] = 1.0;
         }
         t[slot::LOG_N_IN] = log2p1(f64::from(self.n_in));
@@ -614,6 +630,28 @@ mod tests {
         assert_eq!(t[slot::LOG_TABLE_PRIOR], log2p1(5.0));
         f.act = Act::Relu;
         assert_eq!(f.token()[slot::ACT + Act::Table as usize], 0.0);
+    }
+
+    #[test]
+    fn relu_variants_and_elu_have_tokens_of_their_own() {
+        let mut f = dense(64, 64, 1, false);
+        f.kind = Kind::Activation;
+        let acts = [Act::Relu, Act::LeakyRelu, Act::Prelu, Act::Elu, Act::Table];
+        let toks: [[f32; TOKEN_LEN]; 5] = acts.map(|a| {
+            f.act = a;
+            f.token()
+        });
+        for (i, a) in toks.iter().enumerate() {
+            for b in &toks[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // ELU keeps sigmoid's table prior and slot, and adds its own.
+        let elu = &toks[3];
+        assert_eq!(elu[slot::ACT + Act::Elu as usize], 1.0);
+        assert_eq!(elu[slot::ACT + Act::Table as usize], 1.0);
+        assert_eq!(elu[slot::LOG_TABLE_PRIOR], toks[4][slot::LOG_TABLE_PRIOR]);
+        assert_eq!(toks[1][slot::LOG_TABLE_PRIOR], 0.0);
     }
 
     #[test]

@@ -29,9 +29,12 @@ fn kind(k: LayerKind) -> Kind {
 fn act(a: Activation) -> Act {
     match a {
         Activation::Linear => Act::Linear,
-        Activation::Relu | Activation::LeakyRelu | Activation::Prelu => Act::Relu,
+        Activation::Relu => Act::Relu,
+        Activation::LeakyRelu => Act::LeakyRelu,
+        Activation::Prelu => Act::Prelu,
+        Activation::Elu => Act::Elu,
         Activation::Softmax => Act::Softmax,
-        Activation::Elu | Activation::Tanh | Activation::Sigmoid | Activation::Other => Act::Table,
+        Activation::Tanh | Activation::Sigmoid | Activation::Other => Act::Table,
     }
 }
 

@@ -212,3 +212,56 @@ fn no_resource_dense_record_exceeds_the_dsp_bound() {
     // The U250 and jdweitz Resource sweeps and the Resource projects.
     assert!(covered > 2_500, "{covered}");
 }
+
+/// hls4ml's own activation baselines (Dense(64) on (1,) + the activation,
+/// io_parallel): ReLU, LeakyReLU and PReLU are built differently (LeakyReLU
+/// 462 LUTs against ReLU's 2,983 with Vitis 2024.1) and ELU is not a
+/// sigmoid; the embedded model must not estimate them alike, as it did when
+/// they shared one token (issue 15).
+#[test]
+fn relu_variants_and_elu_are_not_estimated_alike() {
+    let report = load_all(&root(), |_| {}).expect("data root");
+    let model = zest::models::load_model(None).expect("embedded model");
+    let mut by_version: std::collections::BTreeMap<String, Vec<(String, f64, f64)>> =
+        Default::default();
+    for d in &report.designs {
+        let f = &d.provenance.file;
+        let Some(act) = f
+            .strip_suffix(".json")
+            .filter(|_| f.contains("test_activations_io_parallel"))
+            .and_then(|s| s.rsplit('-').next())
+        else {
+            continue;
+        };
+        let version = f.split('/').nth(2).unwrap_or_default().to_string();
+        let lut = zest::learn::rules::apply(d, model.estimate(d).targets).lut;
+        by_version
+            .entry(version)
+            .or_default()
+            .push((act.to_string(), lut, d.targets.lut));
+    }
+    assert_eq!(by_version.len(), 3, "{by_version:?}");
+    for (version, acts) in &by_version {
+        let get = |a: &str| {
+            acts.iter()
+                .find(|(n, ..)| n == a)
+                .unwrap_or_else(|| panic!("{version}: no {a} baseline"))
+        };
+        let apart = |a: &str, b: &str| {
+            let (x, y) = (get(a).1, get(b).1);
+            assert!(
+                (x - y).abs() > 0.1 * x.max(y),
+                "{version}: {a} estimated at {x:.0} LUTs, {b} at {y:.0}: {acts:?}"
+            );
+        };
+        apart("relu", "leaky_relu");
+        apart("relu", "prelu");
+        apart("leaky_relu", "prelu");
+        apart("elu", "sigmoid");
+        // Every version's synthesis has LeakyReLU the cheapest of the three.
+        for a in ["relu", "prelu"] {
+            assert!(get("leaky_relu").2 < get(a).2, "{version}: truth {acts:?}");
+            assert!(get("leaky_relu").1 < get(a).1, "{version}: {acts:?}");
+        }
+    }
+}

@@ -20,8 +20,8 @@
 //!   networks of Dense layers: `dense_resource` runs `⌈n_in·n_out / RF⌉`
 //!   multipliers a layer, each at most `⌈w/25⌉·⌈x/18⌉` DSP48s for a
 //!   `w`-bit weight and an `x`-bit input (7-series' 25 × 18; UltraScale's
-//!   27 × 18 needs no more), plus at most 4 per output for a layer with a
-//!   table or softmax activation. The raw network broke it far from its
+//!   27 × 18 needs no more), plus at most 4 per output for a layer with an
+//!   activation other than ReLU (tables, softmax, the alpha products). The raw network broke it far from its
 //!   data: 239 DSPs for zest's own 40-multiplier accelerator. Every
 //!   Resource Dense record in the data keeps it (`host/tests/data.rs`).
 //!
@@ -33,11 +33,16 @@
 
 use crate::design::{Design, IoType, LayerKind, Strategy, Targets};
 use crate::tokens::layer_facts;
-use zest_features::Act;
+use zest_features::{Act, LayerFacts};
 
 /// The most DSPs a Resource-strategy network of Dense layers can use
 /// (the bound above); `None` for any other network.
 pub fn dsp_bound(design: &Design) -> Option<f64> {
+    dsp_bound_of(design, &layer_facts(design))
+}
+
+/// [`dsp_bound`] from the design's layer facts, computed once by the caller.
+fn dsp_bound_of(design: &Design, facts: &[LayerFacts]) -> Option<f64> {
     let weighted = || design.layers.iter().filter(|l| l.kind.has_weights());
     if design.strategy != Strategy::Resource
         || weighted().next().is_none()
@@ -48,7 +53,7 @@ pub fn dsp_bound(design: &Design) -> Option<f64> {
     let bound = design
         .layers
         .iter()
-        .zip(layer_facts(design))
+        .zip(facts)
         .map(|(l, f)| {
             let per_mult = |w: u16, x: u16| {
                 (u64::from(w).div_ceil(25).max(1) * u64::from(x).div_ceil(18).max(1)) as f64
@@ -59,7 +64,7 @@ pub fn dsp_bound(design: &Design) -> Option<f64> {
             } else {
                 0.0
             };
-            let act = if matches!(f.act, Act::Table | Act::Softmax) || !l.kind.has_weights() {
+            let act = if !matches!(f.act, Act::Linear | Act::Relu) || !l.kind.has_weights() {
                 4.0 * f.n_out as f64
             } else {
                 0.0
@@ -70,29 +75,61 @@ pub fn dsp_bound(design: &Design) -> Option<f64> {
     Some(bound)
 }
 
-/// The bound and, for io_parallel, the value the rules give `raw`'s II.
-pub fn apply(design: &Design, raw: Targets) -> Targets {
-    let mut t = raw;
-    let cap = if t.latency_cycles.is_finite() {
-        t.latency_cycles.max(0.0) + 1.0
-    } else {
-        f64::INFINITY
-    };
-    let weighted = || design.layers.iter().filter(|l| l.kind.has_weights());
-    // Dense and BatchNorm layers are pipelined at II = reuse factor; a
-    // convolution's II also scales with its output pixels.
-    let dense_like = weighted().all(|l| matches!(l.kind, LayerKind::Dense | LayerKind::BatchNorm));
-    let largest_rf = weighted()
-        .map(|l| f64::from(crate::reuse::built(design, l)))
-        .reduce(f64::max);
-    t.ii = match (design.io_type, largest_rf) {
-        (IoType::IoParallel, Some(rf)) if dense_like => rf.min(cap),
-        _ => t.ii.min(cap),
-    };
-    if let Some(bound) = dsp_bound(design) {
-        t.dsp = t.dsp.min(bound);
+/// The rules of one design, worked out once from its layer facts and then
+/// applied to any raw totals (the estimate and its upper bounds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rules {
+    /// io_parallel networks of Dense and BatchNorm layers: the largest
+    /// reuse factor hls4ml builds, the II before the latency bound.
+    ii_from_rf: Option<f64>,
+    /// The DSP bound, where it holds.
+    dsp_bound: Option<f64>,
+}
+
+impl Rules {
+    /// The rules of `design`, whose layer facts are `facts`
+    /// ([`layer_facts`]).
+    pub fn of(design: &Design, facts: &[LayerFacts]) -> Rules {
+        let weighted = || {
+            design
+                .layers
+                .iter()
+                .zip(facts)
+                .filter(|(l, _)| l.kind.has_weights())
+        };
+        // Dense and BatchNorm layers are pipelined at II = reuse factor; a
+        // convolution's II also scales with its output pixels.
+        let dense_like =
+            weighted().all(|(l, _)| matches!(l.kind, LayerKind::Dense | LayerKind::BatchNorm));
+        let largest_rf = weighted()
+            .map(|(_, f)| f64::from(f.reuse_factor))
+            .reduce(f64::max);
+        Rules {
+            ii_from_rf: largest_rf.filter(|_| design.io_type == IoType::IoParallel && dense_like),
+            dsp_bound: dsp_bound_of(design, facts),
+        }
     }
-    t
+
+    /// The bounds and, for io_parallel, the value the rules give `raw`'s
+    /// II.
+    pub fn apply(&self, raw: Targets) -> Targets {
+        let mut t = raw;
+        let cap = if t.latency_cycles.is_finite() {
+            t.latency_cycles.max(0.0) + 1.0
+        } else {
+            f64::INFINITY
+        };
+        t.ii = self.ii_from_rf.unwrap_or(t.ii).min(cap);
+        if let Some(bound) = self.dsp_bound {
+            t.dsp = t.dsp.min(bound);
+        }
+        t
+    }
+}
+
+/// [`Rules::apply`] for a design whose facts are not at hand.
+pub fn apply(design: &Design, raw: Targets) -> Targets {
+    Rules::of(design, &layer_facts(design)).apply(raw)
 }
 
 #[cfg(test)]
