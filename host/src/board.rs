@@ -84,7 +84,8 @@ pub fn fixed_point_report(
         ),
     };
     let to_t = |raw: &[u64; N_TARGETS]| totals_to_targets(&model.total, &raw.map(|v| v as i64));
-    let total = crate::learn::rules::apply(design, to_t(&totals[0]));
+    let rules = crate::learn::rules::Rules::of(design, &crate::tokens::layer_facts(design));
+    let total = rules.apply(to_t(&totals[0]));
     report.targets = round_targets(&total);
     for (l, raw) in report.layers.iter_mut().zip(&totals[1..]) {
         l.costs = to_t(raw).to_array();
@@ -100,7 +101,7 @@ pub fn fixed_point_report(
     if let Some((m, q)) = upper {
         report.upper = m.upper(&to_t(&totals[0]), q).map(|u| UpperBound {
             quantile: q,
-            targets: round_targets(&crate::learn::rules::apply(design, u)),
+            targets: round_targets(&rules.apply(u)),
         });
     }
     report.model = model_name;

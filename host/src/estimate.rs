@@ -8,7 +8,6 @@ use crate::design::{Design, HlsConfig, LayerKind, Targets};
 use crate::learn::rules;
 use crate::learn::surrogate::{round_targets, Surrogate};
 use crate::part::{capacity, utilisation};
-use crate::tokens::tokens;
 use zest_features::N_TARGETS;
 use zest_features::{slot_name, slot_unit};
 
@@ -91,15 +90,18 @@ pub fn estimate(
     model_name: &str,
     upper: Option<f64>,
 ) -> EstimateReport {
-    let design_tokens = tokens(design);
+    // The layer facts once: tokens, rules and warnings all read them.
+    let facts = crate::tokens::layer_facts(design);
+    let design_tokens: Vec<_> = facts.iter().map(zest_features::LayerFacts::token).collect();
     let e = model.estimate_tokens(&design_tokens);
-    let ruled = rules::apply(design, e.targets);
+    let rules = rules::Rules::of(design, &facts);
+    let ruled = rules.apply(e.targets);
     let targets = round_targets(&ruled);
     let mut warnings = Vec::new();
     let upper = upper.and_then(|q| {
         let b = model.upper(&e.targets, q).map(|t| UpperBound {
             quantile: q,
-            targets: round_targets(&rules::apply(design, t)),
+            targets: round_targets(&rules.apply(t)),
         });
         if b.is_none() {
             warnings.push(format!(
@@ -110,8 +112,8 @@ pub fn estimate(
     });
     let utilisation = utilisation_of(&design.part, &targets);
     warnings.extend(fit_warning(&design.part, utilisation));
-    for l in &design.layers {
-        let built = crate::reuse::built(design, l);
+    for (l, f) in design.layers.iter().zip(&facts) {
+        let built = f.reuse_factor;
         if built != l.reuse_factor.max(1) {
             warnings.push(format!(
                 "layer {}: hls4ml does not accept ReuseFactor {} for this layer and builds {built} (the closest valid value); estimated at {built}",

@@ -249,13 +249,13 @@ pub fn fit(train_set: &[&Design], cfg: &TrainConfig) -> (Surrogate, TrainLog) {
 
 /// Rounded estimate and, when the model is calibrated, the `q` upper bound.
 fn predict(model: &Surrogate, d: &Design, q: f64) -> (Targets, Option<Targets>) {
-    let raw = model.estimate(d).targets;
-    let ruled = crate::learn::rules::apply(d, raw);
+    let facts = crate::tokens::layer_facts(d);
+    let tokens: Vec<_> = facts.iter().map(zest_features::LayerFacts::token).collect();
+    let raw = model.estimate_tokens(&tokens).targets;
+    let rules = crate::learn::rules::Rules::of(d, &facts);
     (
-        round_targets(&ruled),
-        model
-            .upper(&raw, q)
-            .map(|u| crate::learn::rules::apply(d, u)),
+        round_targets(&rules.apply(raw)),
+        model.upper(&raw, q).map(|u| rules.apply(u)),
     )
 }
 
