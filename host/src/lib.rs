@@ -16,6 +16,8 @@
 //!   synthesis record); [`input::read`] decides the format.
 //! * [`data`]: the synthesis records zest learns from, one loader per
 //!   source, csynth reports and `zest ingest`.
+//! * [`dataset`]: a user's labelled samples (CSV, gzip or not) and their
+//!   stratified split, for the networks zest optimises.
 //! * [`learn`]: the surrogate, its training, evaluation, baselines,
 //!   metrics, plots and benchmark.
 //! * [`models`]: the shipped models, embedded once. [`estimate`]: the
@@ -41,6 +43,7 @@
 
 pub mod board;
 pub mod data;
+pub mod dataset;
 pub mod deploy;
 pub mod design;
 pub mod estimate;

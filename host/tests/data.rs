@@ -265,3 +265,30 @@ fn relu_variants_and_elu_are_not_estimated_alike() {
         }
     }
 }
+
+/// The two training data sets shipped under `datasets/`, read as they are:
+/// digits gzip-compressed without a header, breast cancer with
+/// scikit-learn's `rows,features,class names` line (README there).
+#[test]
+fn the_shipped_training_data_sets_are_read_as_they_are() {
+    use zest::dataset::{read, LabelColumn, Split};
+    let dir = root().join("datasets");
+    let digits = read(&dir.join("digits.csv.gz"), &LabelColumn::Last).expect("digits");
+    assert_eq!((digits.len(), digits.n_features()), (1_797, 64));
+    assert_eq!(digits.classes.len(), 10);
+    assert!(digits.features.iter().all(|v| (0.0..=16.0).contains(v)));
+    assert!(digits
+        .class_counts()
+        .iter()
+        .all(|&n| (170..=190).contains(&n)));
+    let cancer = read(&dir.join("breast_cancer.csv"), &LabelColumn::Last).expect("breast cancer");
+    assert_eq!((cancer.len(), cancer.n_features()), (569, 30));
+    assert_eq!(cancer.classes, ["malignant", "benign"]);
+    assert_eq!(cancer.class_counts(), [212, 357]);
+    assert_eq!(cancer.sample(0)[0], 17.99);
+    let s = Split::stratified(&cancer, 0.2, 0.2, 1);
+    assert_eq!(s.train.len() + s.val.len() + s.test.len(), 569);
+    // A label column that does not exist is named, with what there is.
+    let e = read(&dir.join("breast_cancer.csv"), &LabelColumn::Index(31)).unwrap_err();
+    assert!(e.to_string().contains("no label column 31"), "{e}");
+}
