@@ -18,6 +18,9 @@
 //!   source, csynth reports and `zest ingest`.
 //! * [`dataset`]: a user's labelled samples (CSV, gzip or not) and their
 //!   stratified split, for the networks zest optimises.
+//! * [`network`]: a user's Dense/ReLU network, trained and fine-tuned
+//!   under pruning masks on a [`dataset`], as the design the estimator
+//!   reads.
 //! * [`learn`]: the surrogate, its training, evaluation, baselines,
 //!   metrics, plots and benchmark.
 //! * [`models`]: the shipped models, embedded once. [`estimate`]: the
@@ -50,6 +53,7 @@ pub mod estimate;
 pub mod input;
 pub mod learn;
 pub mod models;
+pub mod network;
 pub mod part;
 pub mod reuse;
 pub mod tokens;

@@ -292,3 +292,33 @@ fn the_shipped_training_data_sets_are_read_as_they_are() {
     let e = read(&dir.join("breast_cancer.csv"), &LabelColumn::Index(31)).unwrap_err();
     assert!(e.to_string().contains("no label column 31"), "{e}");
 }
+
+/// A 64-32-32-10 ReLU MLP trained by zest on digits (issue 11's baseline
+/// network) classifies the held-out test split, the same way twice, and
+/// the estimator reads it as hls4ml's layer list.
+#[test]
+fn a_digits_mlp_trains_and_is_estimated() {
+    use zest::dataset::{read, LabelColumn, Split};
+    use zest::network::train::{train_new, TrainOptions};
+    let digits = read(&root().join("datasets/digits.csv.gz"), &LabelColumn::Last).expect("digits");
+    let split = Split::stratified(&digits, 0.2, 0.2, 1);
+    let opts = TrainOptions::default();
+    let (net, report) = train_new(&[64, 32, 32, 10], &digits, &split, &opts);
+    assert!(report.test_accuracy > 0.93, "{report:?}");
+    assert!(report.best_epoch > 0 && report.epochs <= opts.max_epochs);
+    let (again, _) = train_new(&[64, 32, 32, 10], &digits, &split, &opts);
+    assert_eq!(net, again, "same seed, same weights");
+    // Raw features in: the folded network scores the raw samples.
+    let raw_acc = net.accuracy(&digits, &split.test);
+    assert_eq!(raw_acc, report.test_accuracy);
+    let cfg = zest::design::HlsConfig::default();
+    let design = net.design("digits", zest::design::Precision::DEFAULT, &cfg);
+    assert_eq!(design.layers.len(), 5, "Dense, ReLU, Dense, ReLU, Dense");
+    let model = zest::models::load_model(None).expect("embedded model");
+    let e = zest::estimate::estimate(&model, &design, &cfg, "embedded", None);
+    assert!(
+        e.targets.dsp > 0.0 && e.targets.ii == 1.0,
+        "{:?}",
+        e.targets
+    );
+}
