@@ -321,4 +321,30 @@ fn a_digits_mlp_trains_and_is_estimated() {
         "{:?}",
         e.targets
     );
+    // Auto-pruning at MetaML-Pro's 2 %/2 %: a binary search that ends
+    // within beta, on a rate whose validation loss is within alpha, and
+    // the estimator sees the zeros.
+    use zest::network::prune::{auto_prune, PruneConfig};
+    let cfg_p = PruneConfig::default();
+    let (pruned, pr) = auto_prune(&net, &digits, &split, &cfg_p, &opts);
+    assert!(pr.trials.len() >= 5 && pr.rate >= 0.5, "{pr:?}");
+    assert!((pruned.pruning_rate() - pr.rate).abs() < 0.01, "{pr:?}");
+    let kept = pr
+        .trials
+        .iter()
+        .find(|t| t.rate == pr.rate)
+        .expect("kept trial");
+    assert!(pr.input_val_accuracy - kept.val_accuracy <= cfg_p.alpha);
+    let pd = pruned.design("digits-p", zest::design::Precision::DEFAULT, &cfg);
+    let pe = zest::estimate::estimate(&model, &pd, &cfg, "embedded", None);
+    assert!(
+        pe.targets.dsp < e.targets.dsp,
+        "{:?} vs {:?}",
+        pe.targets,
+        e.targets
+    );
+    eprintln!(
+        "auto-pruning: {pr:?}\n  DSP {} -> {}, LUT {} -> {}",
+        e.targets.dsp, pe.targets.dsp, e.targets.lut, pe.targets.lut
+    );
 }
