@@ -343,6 +343,20 @@ fn a_digits_mlp_trains_and_is_estimated() {
         pe.targets,
         e.targets
     );
+    // Scaling at 2 %: narrower hidden layers, retrained, within alpha.
+    use zest::network::scale::{auto_scale, ScaleConfig};
+    let cfg_s = ScaleConfig::default();
+    let (scaled, sr) = auto_scale(&net, &digits, &split, &cfg_s, &opts);
+    assert!(!sr.trials.is_empty(), "{sr:?}");
+    assert_eq!(scaled.widths(), sr.widths);
+    assert_eq!((sr.widths[0], sr.widths[3]), (64, 10));
+    for t in &sr.trials {
+        assert_eq!(
+            t.accepted,
+            sr.input_val_accuracy - t.val_accuracy <= cfg_s.alpha
+        );
+    }
+    eprintln!("scaling: {sr:?}");
     eprintln!(
         "auto-pruning: {pr:?}\n  DSP {} -> {}, LUT {} -> {}",
         e.targets.dsp, pe.targets.dsp, e.targets.lut, pe.targets.lut

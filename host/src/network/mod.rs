@@ -17,6 +17,7 @@
 //! layer's outputs (a softmax after it would not change it).
 
 pub mod prune;
+pub mod scale;
 pub mod train;
 
 use serde::{Deserialize, Serialize};
