@@ -215,6 +215,64 @@ impl FixedType {
         self.cast(m, -exp)
     }
 
+    /// Assigns a decimal number written as text (`-0.0625`, `3`, `1.50`),
+    /// exactly: the C++ compiler's reading of a constant in hls4ml's
+    /// weight headers, which hold each weight as decimal text with `F`
+    /// fractional digits ([`FixedType::written`]). `None` for text that is
+    /// not a plain decimal, or too long to hold exactly in 128 bits.
+    pub fn from_decimal(&self, text: &str) -> Option<i64> {
+        let (neg, body) = match text.as_bytes().first()? {
+            b'-' => (true, &text[1..]),
+            b'+' => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+        if int.is_empty() && frac.is_empty() {
+            return None;
+        }
+        let mut n: u128 = 0;
+        for c in int.bytes().chain(frac.bytes()) {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n.checked_mul(10)?.checked_add(u128::from(c - b'0'))?;
+        }
+        let scale = 10u128.checked_pow(u32::try_from(frac.len()).ok()?)?;
+        // value = ±n / scale; raw = value · 2^F, quantized.
+        let f = self.frac();
+        let (num, den) = if f >= 0 {
+            (n.checked_mul(1u128.checked_shl(f as u32)?)?, scale)
+        } else {
+            (n, scale.checked_mul(1u128.checked_shl((-f) as u32)?)?)
+        };
+        let (q, r) = (num / den, num % den);
+        let q = i128::try_from(q).ok()?;
+        let q = match (self.quant, neg) {
+            // Floor: toward −∞.
+            (Quant::Trn, false) => q,
+            (Quant::Trn, true) => -q - i128::from(r != 0),
+            // Nearest, half toward +∞.
+            (Quant::Rnd, false) => q + i128::from(2 * r >= den),
+            (Quant::Rnd, true) => -q - i128::from(2 * r > den),
+        };
+        Some(self.overflow_raw(q))
+    }
+
+    /// What hls4ml writes for a weight `v` of this type and the compiler
+    /// then reads: `v` printed with `max(F, 0)` fractional digits
+    /// (correctly rounded), read back by [`FixedType::from_decimal`]. For
+    /// small `F` this can differ from assigning `v` directly
+    /// ([`FixedType::from_f64`]); tiny negative weights become 0.
+    #[cfg(feature = "std")]
+    pub fn written(&self, v: f64) -> i64 {
+        if !v.is_finite() {
+            return self.from_f64(v);
+        }
+        let digits = self.frac().max(0) as usize;
+        let text = std::format!("{v:.digits$}");
+        self.from_decimal(&text).unwrap_or_else(|| self.from_f64(v))
+    }
+
     /// The value of a raw number (exact for `W` ≤ 53).
     pub fn to_f64(&self, raw: i64) -> f64 {
         let f = self.frac();
@@ -352,6 +410,28 @@ pub fn exp_lookup(input: &FixedType, raw: i64, bits: u32, table: &[i64]) -> Opti
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn decimal_text_is_read_exactly_and_written_as_hls4ml_writes() {
+        let t = FixedType::new(8, 4); // F = 4: LSB 1/16
+        assert_eq!(t.from_decimal("0.0625"), Some(1));
+        assert_eq!(t.from_decimal("0.1249"), Some(1)); // floor
+        assert_eq!(t.from_decimal("-0.0001"), Some(-1)); // floor toward −∞
+        assert_eq!(t.from_decimal("-0"), Some(0));
+        assert_eq!(t.from_decimal("9"), Some(-112)); // 144 wraps in 8 bits
+        assert_eq!(t.from_decimal("x"), None);
+        let r = t.with_modes(Quant::Rnd, Overflow::Sat);
+        assert_eq!(r.from_decimal("0.09375"), Some(2)); // 1.5 LSB: half up
+        assert_eq!(r.from_decimal("-0.09375"), Some(-1));
+        assert_eq!(r.from_decimal("100"), Some(127));
+        // 4 digits: -0.00003 prints as "-0.0000", which reads as 0, where
+        // assigning the value floors to -1 LSB.
+        assert_eq!(t.written(-0.00003), 0);
+        assert_eq!(t.from_f64(-0.00003), -1);
+        // 0.06249 prints as "0.0625": 1 LSB, not the 0 of flooring.
+        assert_eq!(t.written(0.06249), 1);
+        assert_eq!(t.from_f64(0.06249), 0);
+    }
+
     use super::*;
 
     #[test]

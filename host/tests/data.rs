@@ -321,6 +321,24 @@ fn a_digits_mlp_trains_and_is_estimated() {
         "{:?}",
         e.targets
     );
+    // hls4ml's default ap_fixed<16,6> everywhere: the fixed-point network
+    // classifies the test split about as the float one does; 4 bits do not.
+    use zest::network::fixed::{FixedMlp, LayerTypes};
+    use zest_fixed::FixedType;
+    let at = |w: u8, i: i16| {
+        let t = FixedType::new(w, i);
+        FixedMlp::new(&net, t, &[LayerTypes::uniform(t)]).accuracy(&digits, &split.test)
+    };
+    let (a16, a4) = (at(16, 6), at(4, 2));
+    assert!(
+        (a16 - report.test_accuracy).abs() <= 0.01,
+        "{a16} vs {report:?}"
+    );
+    assert!(a4 < a16 - 0.1, "{a4} vs {a16}");
+    eprintln!(
+        "fixed point: <16,6> {a16:.4}, <4,2> {a4:.4}, float {:.4}",
+        report.test_accuracy
+    );
     // Auto-pruning at MetaML-Pro's 2 %/2 %: a binary search that ends
     // within beta, on a rate whose validation loss is within alpha, and
     // the estimator sees the zeros.
