@@ -308,6 +308,47 @@ pub struct DenseTypes {
     pub result: FixedType,
 }
 
+/// hls4ml 1.3.0's `auto` accumulator and result type of a Dense layer
+/// (`InferPrecisionTypes._infer_common_precision`, with bias): the exact
+/// type of the sum of `n_in` products plus the bias, so nothing is ever
+/// rounded or wrapped:
+///
+/// ```text
+/// W = Ww + Wx + ⌈log2 n_in⌉,  I = Iw + Ix + ⌈log2 n_in⌉,  F = W − I,  s = sw ∨ sx
+/// I' = max(I + (sb ∧ ¬s), Ib + (s ∧ ¬sb)) + 1,   W' = I' + max(F, Wb − Ib)
+/// ```
+///
+/// `ap_fixed<W', I'>` if signed (`s ∨ sb`), else `ap_ufixed`; `None` beyond 64
+/// bits (hls4ml would write it; zest's kernels cannot hold it).
+pub fn hls4ml_auto_dense(
+    input: &FixedType,
+    weight: &FixedType,
+    bias: &FixedType,
+    n_in: usize,
+) -> Option<FixedType> {
+    let mut log = 0i32;
+    while (1usize << log) < n_in {
+        log += 1;
+    }
+    let w = i32::from(weight.width) + i32::from(input.width) + log;
+    let i = i32::from(weight.int) + i32::from(input.int) + log;
+    let s = weight.signed || input.signed;
+    let f = w - i;
+    let (bi, bw) = (i32::from(bias.int), i32::from(bias.width));
+    let int = (i + i32::from(bias.signed && !s)).max(bi + i32::from(s && !bias.signed)) + 1;
+    let width = int + f.max(bw - bi);
+    let signed = s || bias.signed;
+    if !(1..=64).contains(&width) || !(i32::from(i16::MIN)..=i32::from(i16::MAX)).contains(&int) {
+        return None;
+    }
+    let t = FixedType::new(width as u8, int as i16);
+    Some(if signed {
+        t
+    } else {
+        FixedType { signed: false, ..t }
+    })
+}
+
 /// Why a kernel refused its arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum KernelError {
@@ -410,6 +451,22 @@ pub fn exp_lookup(input: &FixedType, raw: i64, bits: u32, table: &[i64]) -> Opti
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hls4ml_auto_types_as_measured() {
+        // hls4ml 1.3.0 wrote ap_fixed<21,9> for input <10,4>, weight <8,2>,
+        // bias <9,3>, 4 inputs; and <19,9> after an ap_ufixed<8,4> ReLU, 3 inputs.
+        let t = |w, i| FixedType::new(w, i);
+        assert_eq!(
+            hls4ml_auto_dense(&t(10, 4), &t(8, 2), &t(9, 3), 4),
+            Some(t(21, 9))
+        );
+        let relu = FixedType::unsigned(8, 4);
+        assert_eq!(
+            hls4ml_auto_dense(&relu, &t(8, 2), &t(9, 3), 3),
+            Some(t(19, 9))
+        );
+    }
+
     #[test]
     fn decimal_text_is_read_exactly_and_written_as_hls4ml_writes() {
         let t = FixedType::new(8, 4); // F = 4: LSB 1/16

@@ -212,8 +212,10 @@ fn test() -> Result<()> {
     tc.build_firmware(Board::PynqZ2)?;
     let zest = build_zest()?;
     let ap_types = setup::ensure_ap_types(&root)?;
+    let hls4ml_python = setup::ensure_hls4ml_python(&root)?;
     run(cargo()
         .args(["test", "--workspace"])
+        .env("ZEST_HLS4ML_PYTHON", &hls4ml_python)
         .env("ZEST_FIRMWARE_ELF", &elf)
         .env("ZEST_BIN", &zest)
         .env("ZEST_AP_TYPES", &ap_types))?;

@@ -129,3 +129,62 @@ pub fn ensure_ap_types(root: &std::path::Path) -> Result<std::path::PathBuf> {
     }
     Ok(dest)
 }
+
+/// A Python with hls4ml and onnx (no TensorFlow or torch), for the test
+/// that converts zest's exported designs with hls4ml and compares its C
+/// simulation with zest's fixed-point inference: a virtual environment
+/// under `target/hls4ml-venv`, made once (~360 MB, pip) and reused.
+pub fn ensure_hls4ml_python(root: &std::path::Path) -> Result<std::path::PathBuf> {
+    let venv = root.join("target/hls4ml-venv");
+    let py = venv.join("bin/python");
+    let ready = |py: &std::path::Path| {
+        Command::new(py)
+            .args(["-c", "import hls4ml, onnx"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if ready(&py) {
+        return Ok(py);
+    }
+    ensure("python3", "python3", "the hls4ml comparison test")?;
+    ensure(
+        "g++",
+        "g++",
+        "the hls4ml comparison test (hls4ml's C simulation)",
+    )?;
+    let make = || {
+        Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv)
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !make() {
+        // Debian keeps venv's ensurepip in its own package.
+        apt_install(&["python3-venv"], "the hls4ml comparison test")?;
+        if !make() {
+            bail!("python3 -m venv {} failed", venv.display());
+        }
+    }
+    run(Command::new(&py).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("hls4ml=={HLS4ML_VERSION}"),
+        "onnx",
+    ]))?;
+    if !ready(&py) {
+        bail!(
+            "{} cannot import hls4ml and onnx after pip install",
+            py.display()
+        );
+    }
+    Ok(py)
+}

@@ -55,6 +55,47 @@ impl LayerTypes {
     }
 }
 
+/// The precisions a user (or QHS) sets for a network exported to hls4ml's
+/// ONNX front end: the input, and per Dense layer its weights, biases and
+/// the ReLU after it. Each Dense layer's accumulator and result are
+/// hls4ml's `auto` ([`zest_fixed::hls4ml_auto_dense`]): exact, and the
+/// only way its ONNX front end keeps the bias inside the Dense layer (an
+/// explicit result type stops it fusing the bias `Add`, measured with
+/// hls4ml 1.3.0).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Precisions {
+    /// Input features.
+    pub input: FixedType,
+    /// Per Dense layer: weight, bias, ReLU result (unused on the last).
+    pub layers: Vec<(FixedType, FixedType, FixedType)>,
+}
+
+impl Precisions {
+    /// Everything at `t` (hls4ml's `Model: Precision` default).
+    pub fn uniform(t: FixedType, n_layers: usize) -> Self {
+        Self {
+            input: t,
+            layers: vec![(t, t, t); n_layers],
+        }
+    }
+}
+
+/// Why a network cannot take a set of precisions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FixedError {
+    /// Fewer precisions than layers.
+    #[error("{given} layer precisions for {layers} Dense layers")]
+    Count {
+        /// Given.
+        given: usize,
+        /// Needed.
+        layers: usize,
+    },
+    /// hls4ml's exact accumulator would need more than 64 bits.
+    #[error("Dense layer {0}: hls4ml's exact accumulator would need more than 64 bits")]
+    TooWide(usize),
+}
+
 /// An [`Mlp`] with its types, constants converted.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FixedMlp {
@@ -99,6 +140,32 @@ impl FixedMlp {
             })
             .collect();
         Self { input, layers }
+    }
+
+    /// `net` as hls4ml 1.3.0 builds it from zest's ONNX export with
+    /// precisions `p` (accumulators and results `auto`).
+    pub fn hls4ml(net: &Mlp, p: &Precisions) -> Result<Self, FixedError> {
+        if p.layers.len() < net.layers.len() {
+            return Err(FixedError::Count {
+                given: p.layers.len(),
+                layers: net.layers.len(),
+            });
+        }
+        let mut input = p.input;
+        let mut types = Vec::new();
+        for (k, (l, (w, b, r))) in net.layers.iter().zip(&p.layers).enumerate() {
+            let acc = zest_fixed::hls4ml_auto_dense(&input, w, b, l.n_in)
+                .ok_or(FixedError::TooWide(k))?;
+            types.push(LayerTypes {
+                weight: *w,
+                bias: *b,
+                accum: acc,
+                result: acc,
+                relu: *r,
+            });
+            input = *r;
+        }
+        Ok(Self::new(net, p.input, &types))
     }
 
     /// The last layer's raw outputs (its result type) for one sample.

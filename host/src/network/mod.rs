@@ -16,6 +16,7 @@
 //! FPGA sees what the sensor gives. The class is the arg-max of the last
 //! layer's outputs (a softmax after it would not change it).
 
+pub mod export;
 pub mod fixed;
 pub mod prune;
 pub mod scale;
