@@ -139,6 +139,19 @@ impl Dataset {
         &self.features[i * n..(i + 1) * n]
     }
 
+    /// Fraction of the samples `idx` that `predict` classifies right (NaN
+    /// for none).
+    pub fn accuracy(&self, idx: &[usize], predict: impl Fn(&[f32]) -> usize) -> f64 {
+        if idx.is_empty() {
+            return f64::NAN;
+        }
+        let right = idx
+            .iter()
+            .filter(|&&i| predict(self.sample(i)) == self.labels[i] as usize)
+            .count();
+        right as f64 / idx.len() as f64
+    }
+
     /// Samples per class.
     pub fn class_counts(&self) -> Vec<usize> {
         let mut c = vec![0; self.classes.len()];

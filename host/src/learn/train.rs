@@ -314,7 +314,9 @@ fn scalar(t: Tensor<1>) -> f64 {
         .map_or(f64::NAN, f64::from)
 }
 
-fn export(l: &Linear) -> Dense {
+/// A trained burn layer's weights (`[inputs][outputs]`) and biases (0
+/// where it has none).
+pub(crate) fn export(l: &Linear) -> Dense {
     let w = l.weight.val();
     let [inputs, outputs] = w.dims();
     let weight = w.into_data().try_to_vec::<f32>().unwrap_or_default();

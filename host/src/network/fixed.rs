@@ -208,26 +208,12 @@ impl FixedMlp {
 
     /// The predicted class: the first arg-max of the raw outputs.
     pub fn predict(&self, x: &[f32]) -> usize {
-        let y = self.forward(x);
-        y.iter()
-            .enumerate()
-            .fold(
-                (0, i64::MIN),
-                |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) },
-            )
-            .0
+        crate::network::argmax(&self.forward(x))
     }
 
     /// Fraction of the samples `idx` classified right.
     pub fn accuracy(&self, data: &Dataset, idx: &[usize]) -> f64 {
-        if idx.is_empty() {
-            return f64::NAN;
-        }
-        let right = idx
-            .iter()
-            .filter(|&&i| self.predict(data.sample(i)) == data.labels[i] as usize)
-            .count();
-        right as f64 / idx.len() as f64
+        data.accuracy(idx, |x| self.predict(x))
     }
 }
 

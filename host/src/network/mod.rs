@@ -104,14 +104,7 @@ impl Mlp {
 
     /// Fraction of the samples `idx` of `data` classified right.
     pub fn accuracy(&self, data: &Dataset, idx: &[usize]) -> f64 {
-        if idx.is_empty() {
-            return f64::NAN;
-        }
-        let right = idx
-            .iter()
-            .filter(|&&i| self.predict(data.sample(i)) == data.labels[i] as usize)
-            .count();
-        right as f64 / idx.len() as f64
+        data.accuracy(idx, |x| self.predict(x))
     }
 
     /// Folds `(x − mean) / std` into the first layer, so the network takes
@@ -182,17 +175,14 @@ impl Mlp {
 }
 
 /// Index of the first largest value (0 for an empty slice).
-pub fn argmax(v: &[f32]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| {
-            if x > bv {
-                (i, x)
-            } else {
-                (bi, bv)
-            }
-        })
-        .0
+pub fn argmax<T: PartialOrd + Copy>(v: &[T]) -> usize {
+    let mut best = 0;
+    for (i, x) in v.iter().enumerate() {
+        if *x > v[best] {
+            best = i;
+        }
+    }
+    best
 }
 
 #[cfg(test)]

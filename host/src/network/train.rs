@@ -275,19 +275,14 @@ fn fit(
             .iter()
             .zip(masks)
             .map(|(l, mask)| {
-                let w = l.weight.val();
-                let [n_in, n_out] = w.dims();
-                let mut weight = w.into_data().try_to_vec::<f32>().unwrap_or_default();
+                let d = crate::learn::train::export(l);
+                let mut weight = d.weight;
                 for (w, m) in weight.iter_mut().zip(&mask) {
                     if !m {
                         *w = 0.0;
                     }
                 }
-                let bias = l
-                    .bias
-                    .as_ref()
-                    .map(|b| b.val().into_data().try_to_vec::<f32>().unwrap_or_default())
-                    .unwrap_or_else(|| vec![0.0; n_out]);
+                let (n_in, n_out, bias) = (d.inputs, d.outputs, d.bias);
                 DenseLayer {
                     n_in,
                     n_out,
