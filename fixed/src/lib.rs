@@ -273,6 +273,47 @@ impl FixedType {
         self.from_decimal(&text).unwrap_or_else(|| self.from_f64(v))
     }
 
+    /// The exact decimal value of a raw number: a binary fraction has a
+    /// finite decimal expansion (`F` digits at most), printed in full with
+    /// trailing zeros dropped (`-1.375`, `12`, `0.0009765625`).
+    #[cfg(feature = "std")]
+    pub fn decimal(&self, raw: i64) -> std::string::String {
+        use std::string::ToString;
+        let f = self.frac();
+        let neg = raw < 0;
+        let mag = u128::from(raw.unsigned_abs());
+        if f <= 0 {
+            let v = mag << (-f).min(64) as u32;
+            return if neg && v != 0 {
+                std::format!("-{v}")
+            } else {
+                v.to_string()
+            };
+        }
+        let f = f as u32;
+        let (int, mut frac) = if f >= 128 {
+            (0, mag)
+        } else {
+            (mag >> f, mag & ((1u128 << f) - 1))
+        };
+        let mut s = if neg {
+            std::format!("-{int}")
+        } else {
+            int.to_string()
+        };
+        if frac != 0 {
+            s.push('.');
+            // frac < 2^f ≤ 2^64 (W ≤ 64): frac · 10 fits in u128.
+            while frac != 0 {
+                frac *= 10;
+                let d = frac >> f;
+                s.push(char::from(b'0' + d as u8));
+                frac &= (1u128 << f) - 1;
+            }
+        }
+        s
+    }
+
     /// The value of a raw number (exact for `W` ≤ 53).
     pub fn to_f64(&self, raw: i64) -> f64 {
         let f = self.frac();
@@ -451,6 +492,26 @@ pub fn exp_lookup(input: &FixedType, raw: i64, bits: u32, table: &[i64]) -> Opti
 
 #[cfg(test)]
 mod tests {
+    #[cfg(feature = "std")]
+    #[test]
+    fn decimals_are_exact() {
+        let t = FixedType::new(16, 6);
+        assert_eq!(t.decimal(-1408), "-1.375");
+        assert_eq!(t.decimal(12 << 10), "12");
+        assert_eq!(t.decimal(1), "0.0009765625");
+        assert_eq!(t.decimal(0), "0");
+        assert_eq!(FixedType::new(4, 6).decimal(-3), "-12");
+        // 64 fractional bits: 2^-64 in full.
+        assert_eq!(
+            FixedType::new(64, 0).decimal(1),
+            "0.0000000000000000000542101086242752217003726400434970855712890625"
+        );
+        for raw in [-40000i64, -7, 3, 99999] {
+            let v: f64 = t.decimal(raw).parse().unwrap();
+            assert_eq!(v, t.to_f64(raw));
+        }
+    }
+
     #[test]
     fn hls4ml_auto_types_as_measured() {
         // hls4ml 1.3.0 wrote ap_fixed<21,9> for input <10,4>, weight <8,2>,

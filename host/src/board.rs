@@ -58,7 +58,7 @@ pub fn fixed_point_report(
     report: &mut EstimateReport,
     design: &Design,
     fixed: &[u8],
-    engine: FixedEngine,
+    engine: &mut FixedEngine,
     upper: Option<(&Surrogate, f64)>,
 ) -> Result<(), FixedEstimateError> {
     let model = FixedModel::parse(fixed).map_err(FixedEstimateError::Model)?;
@@ -69,8 +69,8 @@ pub fn fixed_point_report(
     }
     let designs = with_layers(&tokens);
     let (totals, model_name) = match engine {
-        FixedEngine::Board(mut client) => {
-            let run = estimate_on_board(&mut client, &model, id, &designs, |_| {})?;
+        FixedEngine::Board(client) => {
+            let run = estimate_on_board(client, &model, id, &designs, |_| {})?;
             let name = format!(
                 "board {} ({}, fixed-point model {id:016x})",
                 client.port(),

@@ -45,6 +45,8 @@ pub enum LabelColumn {
     Index(usize),
     /// The column with this header name.
     Name(String),
+    /// No label: every column is a feature (data to predict).
+    None,
 }
 
 impl std::str::FromStr for LabelColumn {
@@ -120,12 +122,20 @@ pub enum DatasetError {
 impl Dataset {
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.features
+            .len()
+            .checked_div(self.n_features())
+            .unwrap_or(0)
     }
 
     /// Whether there are no samples (never, for a data set [`read`] returns).
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.len() == 0
+    }
+
+    /// Whether each sample has a label (not so for [`LabelColumn::None`]).
+    pub fn is_labelled(&self) -> bool {
+        self.labels.len() == self.len() && !self.classes.is_empty()
     }
 
     /// Number of features per sample.
@@ -291,6 +301,7 @@ fn parse(path: &Path, text: &[u8], label: &LabelColumn) -> Result<Dataset, Datas
             LabelColumn::Last => "last".into(),
             LabelColumn::Index(i) => i.to_string(),
             LabelColumn::Name(n) => format!("{n:?}"),
+            LabelColumn::None => "none".into(),
         },
         why,
     };
@@ -305,6 +316,8 @@ fn parse(path: &Path, text: &[u8], label: &LabelColumn) -> Result<Dataset, Datas
                 width.saturating_sub(1)
             )))
         }
+        // Past every column: no cell is the label.
+        LabelColumn::None => usize::MAX,
         LabelColumn::Name(n) => match &header {
             Header::Names(h) => h
                 .iter()
@@ -313,7 +326,8 @@ fn parse(path: &Path, text: &[u8], label: &LabelColumn) -> Result<Dataset, Datas
             _ => return Err(no_column("the file has no header of column names".into())),
         },
     };
-    if width < 2 {
+    let labelled = *label != LabelColumn::None;
+    if width < 1 + usize::from(labelled) {
         return Err(format(
             data[0].0,
             "a sample needs at least one feature and the label".into(),
@@ -324,9 +338,10 @@ fn parse(path: &Path, text: &[u8], label: &LabelColumn) -> Result<Dataset, Datas
         _ => format!("column {}", i + 1),
     };
     // Labels: integers, unless no label cell is a number (class names).
-    let named_labels = data
-        .iter()
-        .all(|(_, r)| r.get(label_at).is_some_and(|c| !is_number(c)));
+    let named_labels = labelled
+        && data
+            .iter()
+            .all(|(_, r)| r.get(label_at).is_some_and(|c| !is_number(c)));
     let mut classes: Vec<String> = match &header {
         Header::Sklearn { classes, .. } => classes.clone(),
         _ => Vec::new(),
@@ -420,13 +435,13 @@ fn parse(path: &Path, text: &[u8], label: &LabelColumn) -> Result<Dataset, Datas
         ..
     } = header
     {
-        if rows != data.len() || n_features != width - 1 {
+        if rows != data.len() || n_features != width - usize::from(labelled) {
             return Err(format(
                 first_line,
                 format!(
                     "the header announces {rows} samples of {n_features} features, the file holds {} of {}",
                     data.len(),
-                    width - 1
+                    width - usize::from(labelled)
                 ),
             ));
         }
@@ -520,6 +535,9 @@ mod tests {
         let d = parse_str("2,2,no,yes\n1,2,0\n3,4,1\n", &LabelColumn::Last).unwrap();
         assert_eq!(d.classes, ["no", "yes"]);
         assert_eq!(d.class_counts(), [1, 1]);
+        let d = parse_str("a,b,y\n1,2,0.5\n", &LabelColumn::None).unwrap();
+        assert_eq!((d.n_features(), d.len(), d.is_labelled()), (3, 1, false));
+        assert_eq!(d.sample(0), &[1.0, 2.0, 0.5]);
         let d = parse_str("1,2,cat\n3,4,dog\n5,6,cat\n", &LabelColumn::Last).unwrap();
         assert_eq!(
             (d.classes.clone(), d.labels.clone()),

@@ -440,7 +440,7 @@ impl Design {
 }
 
 /// hls4ml configuration applied to every layer (hls4ml's `Model` level).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HlsConfig {
     /// Default precision (weights, biases, accumulators, results).
     pub precision: Precision,

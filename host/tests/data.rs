@@ -344,7 +344,7 @@ fn a_digits_mlp_trains_and_is_estimated() {
     // the estimator sees the zeros.
     use zest::network::prune::{auto_prune, PruneConfig};
     let cfg_p = PruneConfig::default();
-    let (pruned, pr) = auto_prune(&net, &digits, &split, &cfg_p, &opts);
+    let (pruned, pr) = auto_prune(&net, &digits, &split, &cfg_p, &opts, &mut |_| {});
     assert!(pr.trials.len() >= 5 && pr.rate >= 0.5, "{pr:?}");
     assert!((pruned.pruning_rate() - pr.rate).abs() < 0.01, "{pr:?}");
     let kept = pr
@@ -364,7 +364,7 @@ fn a_digits_mlp_trains_and_is_estimated() {
     // Scaling at 2 %: narrower hidden layers, retrained, within alpha.
     use zest::network::scale::{auto_scale, ScaleConfig};
     let cfg_s = ScaleConfig::default();
-    let (scaled, sr) = auto_scale(&net, &digits, &split, &cfg_s, &opts);
+    let (scaled, sr) = auto_scale(&net, &digits, &split, &cfg_s, &opts, &mut |_| {});
     assert!(!sr.trials.is_empty(), "{sr:?}");
     assert_eq!(scaled.widths(), sr.widths);
     assert_eq!((sr.widths[0], sr.widths[3]), (64, 10));

@@ -84,13 +84,13 @@ impl EstimateArgs {
             None if fixed_point => Some(zest::board::FixedEngine::Host),
             None => None,
         };
-        if let Some(engine) = engine {
+        if let Some(mut engine) = engine {
             let fixed = zest::models::read_fixed(fixed_model.as_deref())?;
             zest::board::fixed_point_report(
                 &mut report,
                 &design,
                 &fixed,
-                engine,
+                &mut engine,
                 upper.map(|q| (&model, q)),
             )?;
         }

@@ -12,6 +12,7 @@ pub mod board;
 pub mod deploy;
 pub mod estimate;
 pub mod learn;
+pub mod optimize;
 pub mod render;
 
 use anyhow::Context;
@@ -125,6 +126,31 @@ pub enum Command {
     /// Example: zest data --data ../shared/data --list-skipped
     #[command(verbatim_doc_comment)]
     Data(learn::DataArgs),
+    /// Make your network cheaper on the FPGA: MetaML-Pro's tasks in the
+    /// order given — p: auto-pruning (binary search for the highest rate
+    /// within --alpha-p), s: scaling (hidden widths x --scale-factor while
+    /// within --alpha-s), q: quantization (QHS: per-layer weight, bias and
+    /// ReLU precisions, one bit at a time while within --alpha-q) — with
+    /// zest's estimator in place of synthesis after every step. Prints, per
+    /// step, accuracy (float and hls4ml fixed point), bits, pruning rate and
+    /// estimated resources; writes the design for hls4ml (ONNX +
+    /// hls4ml_config.yml), a report and a plot into --out.
+    ///
+    /// Examples:
+    ///   zest optimize --data digits.csv.gz --hidden 32,32 --flow spq --out digits-spq
+    ///   zest optimize model.onnx --data mydata.csv --label-column label \
+    ///       --flow pq --alpha-p 0.01 --alpha-q 0.01 --reuse-factor 4 --out prj
+    ///   zest predict digits-spq --data digits.csv.gz --out preds.csv
+    #[command(verbatim_doc_comment)]
+    Optimize(optimize::OptimizeArgs),
+    /// Run a design written by `zest optimize --out` on a data file, in
+    /// fixed point exactly as hls4ml's C simulation computes it: one CSV row
+    /// per sample, the output layer's values (exact decimals) then the
+    /// predicted class.
+    ///
+    /// Example: zest predict digits-spq --data digits.csv.gz --out preds.csv
+    #[command(verbatim_doc_comment)]
+    Predict(optimize::PredictArgs),
 }
 
 impl Command {
@@ -141,6 +167,8 @@ impl Command {
             Command::Eval(a) => a.run(),
             Command::Data(a) => a.run(),
             Command::Bench(a) => a.run(),
+            Command::Optimize(a) => a.run(),
+            Command::Predict(a) => a.run(),
         }
     }
 }

@@ -35,6 +35,7 @@ use zest_fixed::{index_raw, FixedType, Overflow, Quant};
 use crate::design::{Design, Targets};
 use crate::learn::metrics::target_metrics;
 use crate::learn::surrogate::{round_targets, Surrogate};
+use crate::qhs::{int_bits, Scorer, Searched};
 use crate::tokens::tokens;
 
 /// Fractional bits every precision starts the search with.
@@ -272,7 +273,9 @@ pub enum Knob {
     Result(usize, usize),
 }
 
-impl Precisions {
+impl Searched for Precisions {
+    type Knob = Knob;
+
     fn knobs(&self) -> Vec<Knob> {
         let mut k = vec![Knob::Input, Knob::Log];
         for (m, ls) in self.members.iter().enumerate() {
@@ -289,39 +292,24 @@ impl Precisions {
         k
     }
 
-    fn get_mut(&mut self, k: Knob) -> Option<&mut Prec> {
-        match k {
+    fn width_mut(&mut self, k: Knob) -> Option<&mut u8> {
+        let p = match k {
             Knob::Input => Some(&mut self.input),
             Knob::Log => Some(&mut self.log),
             Knob::Weight(m, l) => Some(&mut self.members.get_mut(m)?.get_mut(l)?.weight),
             Knob::Bias(m, l) => self.members.get_mut(m)?.get_mut(l)?.bias.as_mut(),
             Knob::Result(m, l) => self.members.get_mut(m)?.get_mut(l)?.result.as_mut(),
-        }
+        };
+        p.map(|p| &mut p.width)
     }
 
-    /// Lowest width `k` may have.
-    fn floor(k: Knob) -> u8 {
+    /// The log type never narrows below the exp table's index bits.
+    fn floor(&self, k: Knob) -> u8 {
         match k {
             Knob::Log => TABLE_BITS,
             _ => MIN_WIDTH,
         }
     }
-}
-
-/// Signed integer bits that hold `max_abs` (the sign bit included).
-pub fn int_bits(max_abs: f64) -> i16 {
-    if max_abs <= 0.0 || !max_abs.is_finite() {
-        return 1;
-    }
-    // Smallest I with max_abs < 2^(I−1).
-    let mut i = max_abs.log2().floor() as i16 + 1;
-    while max_abs >= 2f64.powi(i32::from(i) - 1) {
-        i += 1;
-    }
-    while i > -30 && max_abs < 2f64.powi(i32::from(i) - 2) {
-        i -= 1;
-    }
-    i
 }
 
 fn max_abs(v: &[f64]) -> f64 {
@@ -785,6 +773,34 @@ fn virtual_layers(p: &Precisions) -> Vec<VirtualLayer> {
     out
 }
 
+/// Scores a trial by the search designs' mean SMAPE (within `budget`)
+/// and every target's drift from the `f32` model (within `max_drift`).
+struct SmapeScorer<'a, 'd> {
+    f: &'a Folded,
+    set: &'a EvalSet<'d>,
+    provenance: &'a str,
+    cache: Cache,
+    f32_est: &'a [Targets],
+    budget: f64,
+    max_drift: f64,
+}
+
+impl Scorer<Precisions> for SmapeScorer<'_, '_> {
+    fn accept(&mut self, p: &Precisions, k: Knob) -> bool {
+        self.cache.touch(k);
+        let Ok(bytes) = build(self.f, p, self.provenance) else {
+            return false;
+        };
+        self.cache.metric(self.set, &bytes).is_ok_and(|(m, e)| {
+            m <= self.budget && worst(&smape_between(&e, self.f32_est)) <= self.max_drift
+        })
+    }
+
+    fn restored(&mut self, _p: &Precisions, k: Knob) {
+        self.cache.touch(k);
+    }
+}
+
 /// Runs the search (steps 1–4). `search` picks the precisions; `test` is
 /// only measured. `progress(done_evaluations, reducible_left)`.
 pub fn qhs(
@@ -808,40 +824,18 @@ pub fn qhs(
     let mut cache = Cache::new(members);
     let bytes = build(&f, &p, provenance)?;
     let (start_search, _) = cache.metric(search, &bytes)?;
-    let budget = f32_search + tolerance;
-    let mut reducible = p.knobs();
-    let mut evaluations = 1;
-    let mut reductions = 0;
-    while !reducible.is_empty() {
-        let mut next = Vec::new();
-        for k in reducible {
-            let Some(prec) = p.get_mut(k) else { continue };
-            if prec.width <= Precisions::floor(k) {
-                continue;
-            }
-            prec.width -= 1;
-            let trial = build(&f, &p, provenance);
-            cache.touch(k);
-            let (score, drift) = match &trial {
-                Ok(b) => cache
-                    .metric(search, b)
-                    .map_or((f64::INFINITY, f64::INFINITY), |(m, e)| {
-                        (m, worst(&smape_between(&e, &f32_est)))
-                    }),
-                Err(_) => (f64::INFINITY, f64::INFINITY),
-            };
-            evaluations += 1;
-            if score <= budget && drift <= max_drift {
-                reductions += 1;
-                next.push(k);
-            } else if let Some(prec) = p.get_mut(k) {
-                prec.width += 1;
-                cache.touch(k);
-            }
-            progress(evaluations, next.len());
-        }
-        reducible = next;
-    }
+    let mut scorer = SmapeScorer {
+        f: &f,
+        set: search,
+        provenance,
+        cache,
+        f32_est: &f32_est,
+        budget: f32_search + tolerance,
+        max_drift,
+    };
+    let stats = crate::qhs::reduce(&mut p, &mut scorer, |done, left| progress(done + 1, left));
+    let (evaluations, reductions) = (stats.evaluations + 1, stats.reductions);
+    let mut cache = scorer.cache;
     let bytes = build(&f, &p, provenance)?;
     let (final_search, final_est) = cache.metric(search, &bytes)?;
     let drift_search = smape_between(&final_est, &f32_est);

@@ -45,11 +45,11 @@ pub enum OnnxError {
     },
 }
 
-fn attr<'a>(n: &'a pb::NodeProto, name: &str) -> Option<&'a pb::AttributeProto> {
+pub(crate) fn attr<'a>(n: &'a pb::NodeProto, name: &str) -> Option<&'a pb::AttributeProto> {
     n.attribute.iter().find(|a| a.name == name)
 }
 
-fn attr_int(n: &pb::NodeProto, name: &str) -> Option<i64> {
+pub(crate) fn attr_int(n: &pb::NodeProto, name: &str) -> Option<i64> {
     attr(n, name).map(|a| a.i)
 }
 
@@ -77,7 +77,7 @@ fn dims_u32(t: &pb::TensorProto) -> Option<Vec<u32>> {
 }
 
 /// The input's shape without the batch dimension, channels-last.
-fn input_shape(
+pub(crate) fn input_shape(
     g: &pb::GraphProto,
     initializers: &HashMap<&str, &pb::TensorProto>,
 ) -> Option<Vec<u32>> {

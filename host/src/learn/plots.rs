@@ -156,3 +156,132 @@ pub fn write_plots(dir: &Path, suite: &EvalSuite) -> Result<Vec<PathBuf>, PlotEr
 fn short(name: &str) -> &str {
     name.split(" (").next().unwrap_or(name)
 }
+
+/// `zest optimize`'s plot: per step, test accuracy (float and fixed point)
+/// above, estimated DSP and LUT (log scale) below.
+pub fn write_optimize_plot(
+    path: &Path,
+    report: &crate::network::optimize::OptimizeReport,
+) -> Result<(), PlotError> {
+    register_font()?;
+    let shown = path.display().to_string();
+    let err = |e: &dyn std::fmt::Display| PlotError::Draw {
+        path: shown.clone(),
+        why: e.to_string(),
+    };
+    let rows = &report.rows;
+    let n = rows.len();
+    let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    let root = BitMapBackend::new(path, (800, 720)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let (top, bottom) = root.split_vertically(360);
+    let xs = 0..n as i32;
+    let label = |x: &i32| names.get(*x as usize).cloned().unwrap_or_default();
+    let accs: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| [r.float_test_accuracy, r.fixed_test_accuracy])
+        .map(|a| 100.0 * a)
+        .collect();
+    let lo = accs.iter().copied().fold(100.0, f64::min);
+    let lo = (lo - 2.0).floor().max(0.0);
+    let mut chart = ChartBuilder::on(&top)
+        .caption("test accuracy per step", ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), lo..100.5)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_labels(n)
+        .x_label_formatter(&|x| label(&(x.round() as i32)))
+        .y_desc("accuracy %")
+        .draw()
+        .map_err(|e| err(&e))?;
+    let series = |f: &dyn Fn(&crate::network::optimize::StepRow) -> f64| -> Vec<(f64, f64)> {
+        xs.clone()
+            .map(|i| (f64::from(i), f(&rows[i as usize])))
+            .collect()
+    };
+    for (pts, color, name) in [
+        (
+            series(&|r| 100.0 * r.float_test_accuracy),
+            RGBColor(31, 119, 180),
+            "float",
+        ),
+        (
+            series(&|r| 100.0 * r.fixed_test_accuracy),
+            RGBColor(214, 39, 40),
+            "fixed point (hls4ml)",
+        ),
+    ] {
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label(name)
+            .legend(move |(x, y)| Circle::new((x, y), 4, color.filled()));
+        chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
+            .map_err(|e| err(&e))?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerLeft)
+        .draw()
+        .map_err(|e| err(&e))?;
+    let hi = rows
+        .iter()
+        .flat_map(|r| [r.estimate.dsp, r.estimate.lut])
+        .fold(10.0, f64::max)
+        * 2.0;
+    let mut chart = ChartBuilder::on(&bottom)
+        .caption(
+            format!("estimated by {}", short(&report.estimator)),
+            ("sans-serif", 16),
+        )
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (1.0..hi).log_scale())
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_labels(n)
+        .x_label_formatter(&|x| label(&(x.round() as i32)))
+        .y_desc("DSP, LUT (+1)")
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (pts, color, name) in [
+        (
+            series(&|r| r.estimate.dsp + 1.0),
+            RGBColor(44, 160, 44),
+            "DSP",
+        ),
+        (
+            series(&|r| r.estimate.lut + 1.0),
+            RGBColor(148, 103, 189),
+            "LUT",
+        ),
+    ] {
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label(name)
+            .legend(move |(x, y)| Circle::new((x, y), 4, color.filled()));
+        chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
+            .map_err(|e| err(&e))?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerLeft)
+        .draw()
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}

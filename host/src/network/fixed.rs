@@ -62,7 +62,7 @@ impl LayerTypes {
 /// only way its ONNX front end keeps the bias inside the Dense layer (an
 /// explicit result type stops it fusing the bias `Add`, measured with
 /// hls4ml 1.3.0).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Precisions {
     /// Input features.
     pub input: FixedType,

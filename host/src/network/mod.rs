@@ -18,7 +18,11 @@
 
 pub mod export;
 pub mod fixed;
+pub mod onnx;
+pub mod optimize;
+pub mod package;
 pub mod prune;
+pub mod quantize;
 pub mod scale;
 pub mod train;
 
@@ -172,6 +176,102 @@ impl Mlp {
         d.clock_ns = cfg.clock_ns;
         d
     }
+}
+
+impl Mlp {
+    /// [`Mlp::design`] at the per-layer precisions `p`: each Dense layer's
+    /// weight type, and as its result the type its values travel on in
+    /// (the ReLU's result; for the last layer its weight type), and the
+    /// same as its accumulator. hls4ml's ONNX flow makes both its exact
+    /// `auto` type instead, but the Keras-flow designs the surrogate learnt
+    /// from carry the model precision there: a 38-bit result would lie far
+    /// outside what it has seen. At a uniform precision this is the design
+    /// hls4ml's Keras flow builds.
+    pub fn design_at(&self, name: &str, p: &fixed::Precisions, cfg: &HlsConfig) -> Design {
+        let mut d = self.design(name, Precision::DEFAULT, cfg);
+        let prec = |t: &zest_fixed::FixedType| Precision {
+            width: u16::from(t.width),
+            integer: t.int,
+            signed: t.signed,
+        };
+        let last = self.layers.len().saturating_sub(1);
+        let mut k = 0;
+        let mut relu = None;
+        d.input = prec(&p.input);
+        for l in &mut d.layers {
+            if l.kind.has_weights() {
+                let Some((w, _, r)) = p.layers.get(k) else {
+                    break;
+                };
+                let travel = if k < last { r } else { w };
+                l.weight = Some(prec(w));
+                l.result = Some(prec(travel));
+                l.accum = Some(prec(travel));
+                relu = (k < last).then_some(*r);
+                k += 1;
+            } else if let Some(r) = relu.take() {
+                l.result = Some(prec(&r));
+            }
+        }
+        d
+    }
+}
+
+/// The layer widths (input first) of a design read from an architecture
+/// file: a chain of Dense layers, ReLU between them. Anything else is
+/// named in the error.
+pub fn widths_of(d: &Design) -> Result<Vec<usize>, String> {
+    use crate::design::LayerKind;
+    let mut w = Vec::new();
+    for l in &d.layers {
+        match l.kind {
+            LayerKind::Dense => {
+                if w.is_empty() {
+                    w.push(l.n_in() as usize);
+                }
+                if w.last() != Some(&(l.n_in() as usize)) {
+                    return Err(format!(
+                        "layer {}: {} inputs after {:?}",
+                        l.name,
+                        l.n_in(),
+                        w
+                    ));
+                }
+                w.push(l.n_out() as usize);
+                if !matches!(
+                    l.activation,
+                    Activation::Linear
+                        | Activation::Relu
+                        | Activation::Softmax
+                        | Activation::Sigmoid
+                ) {
+                    return Err(format!(
+                        "layer {}: activation {:?}; zest optimises ReLU MLPs",
+                        l.name, l.activation
+                    ));
+                }
+            }
+            LayerKind::Activation
+                if matches!(
+                    l.activation,
+                    Activation::Relu
+                        | Activation::Linear
+                        | Activation::Softmax
+                        | Activation::Sigmoid
+                ) => {}
+            LayerKind::Flatten => {}
+            k => {
+                return Err(format!(
+                    "layer {} is {k:?}: zest optimises chains of Dense layers with ReLU",
+                    l.name
+                ))
+            }
+        }
+    }
+    if w.len() < 2 {
+        return Err("no Dense layer".into());
+    }
+    Ok(w)
 }
 
 /// Index of the first largest value (0 for an empty slice).

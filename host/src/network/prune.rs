@@ -90,13 +90,15 @@ pub struct PruneReport {
     pub test_accuracy: f64,
 }
 
-/// Auto-pruning of `net` (see the module's algorithm).
+/// Auto-pruning of `net` (see the module's algorithm); `on_trial` sees
+/// each trial as it is decided.
 pub fn auto_prune(
     net: &Mlp,
     data: &Dataset,
     split: &Split,
     cfg: &PruneConfig,
     opts: &TrainOptions,
+    on_trial: &mut dyn FnMut(&PruneTrial),
 ) -> (Mlp, PruneReport) {
     let base = net.accuracy(data, &split.val);
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
@@ -107,11 +109,13 @@ pub fn auto_prune(
         let (cand, _) = fine_tune(&magnitude_prune(net, rate), data, split, opts);
         let acc = cand.accuracy(data, &split.val);
         let accepted = base - acc <= cfg.alpha;
-        trials.push(PruneTrial {
+        let trial = PruneTrial {
             rate,
             val_accuracy: acc,
             accepted,
-        });
+        };
+        on_trial(&trial);
+        trials.push(trial);
         if accepted {
             lo = rate;
             best = cand;

@@ -77,13 +77,15 @@ pub fn shrink(widths: &[usize], factor: f64) -> Vec<usize> {
         .collect()
 }
 
-/// Scaling of `net` (see the module's algorithm).
+/// Scaling of `net` (see the module's algorithm); `on_trial` sees each
+/// trial as it is decided.
 pub fn auto_scale(
     net: &Mlp,
     data: &Dataset,
     split: &Split,
     cfg: &ScaleConfig,
     opts: &TrainOptions,
+    on_trial: &mut dyn FnMut(&ScaleTrial),
 ) -> (Mlp, ScaleReport) {
     let base = net.accuracy(data, &split.val);
     let mut best = net.clone();
@@ -97,11 +99,13 @@ pub fn auto_scale(
         let (cand, _) = train_new(&next, data, split, opts);
         let acc = cand.accuracy(data, &split.val);
         let accepted = base - acc <= cfg.alpha;
-        trials.push(ScaleTrial {
+        let trial = ScaleTrial {
             widths: next.clone(),
             val_accuracy: acc,
             accepted,
-        });
+        };
+        on_trial(&trial);
+        trials.push(trial);
         if !accepted {
             break;
         }

@@ -1,0 +1,67 @@
+//! Where estimates come from: the float surrogate, the host's copy of the
+//! fixed-point model (bit for bit what a board computes), or a board. One
+//! value that the tasks in the loop call, design after design.
+
+use crate::board::{fixed_point_report, FixedEngine, FixedEstimateError};
+use crate::design::Design;
+use crate::estimate::{estimate, EstimateReport};
+use crate::learn::surrogate::Surrogate;
+
+/// An estimator the optimisation tasks call.
+pub struct Estimator {
+    surrogate: Surrogate,
+    name: String,
+    fixed: Option<(Vec<u8>, FixedEngine)>,
+    calls: usize,
+    seconds: f64,
+}
+
+impl Estimator {
+    /// The float surrogate `surrogate`, named `name` in reports.
+    pub fn host(surrogate: Surrogate, name: &str) -> Self {
+        Self {
+            surrogate,
+            name: name.to_string(),
+            fixed: None,
+            calls: 0,
+            seconds: 0.0,
+        }
+    }
+
+    /// The fixed-point model `fixed` (bytes), run by `engine`; the float
+    /// surrogate `surrogate` supplies what the fixed-point model lacks
+    /// (warnings, the layer list).
+    pub fn fixed(surrogate: Surrogate, name: &str, fixed: Vec<u8>, engine: FixedEngine) -> Self {
+        Self {
+            fixed: Some((fixed, engine)),
+            ..Self::host(surrogate, name)
+        }
+    }
+
+    /// Estimates `d` (its own configuration).
+    pub fn estimate(&mut self, d: &Design) -> Result<EstimateReport, FixedEstimateError> {
+        let t = std::time::Instant::now();
+        let cfg = crate::design::config_of(d);
+        let mut r = estimate(&self.surrogate, d, &cfg, &self.name, None);
+        if let Some((bytes, engine)) = &mut self.fixed {
+            fixed_point_report(&mut r, d, bytes, engine, None)?;
+        }
+        self.calls += 1;
+        self.seconds += t.elapsed().as_secs_f64();
+        Ok(r)
+    }
+
+    /// What answers, as reports name it.
+    pub fn describe(&self) -> String {
+        match &self.fixed {
+            None => format!("host float surrogate ({})", self.name),
+            Some((_, FixedEngine::Host)) => "host fixed-point model (what a board computes)".into(),
+            Some((_, FixedEngine::Board(c))) => format!("board {}", c.port()),
+        }
+    }
+
+    /// Estimates made so far and the seconds they took.
+    pub fn usage(&self) -> (usize, f64) {
+        (self.calls, self.seconds)
+    }
+}
