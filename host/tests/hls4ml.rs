@@ -85,6 +85,51 @@ fn write_case(
     }
 }
 
+/// A design made by the real `zest optimize --out` (flow and flags given),
+/// with `zest predict`'s outputs on every sample of the data file.
+fn optimized_case(root: &Path, name: &'static str, data: &Path, args: &[&str]) -> Case {
+    let dir = root.join(name);
+    let bin = env!("CARGO_BIN_EXE_zest");
+    let run = |a: &[&str]| {
+        let out = Command::new(bin).args(a).output().expect("run zest");
+        assert!(
+            out.status.success(),
+            "zest {a:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (d, dir_s) = (data.display().to_string(), dir.display().to_string());
+    let mut a = vec!["optimize", "--data", &d, "--out", &dir_s, "--no-plot"];
+    a.extend(args);
+    run(&a);
+    let preds = run(&["predict", &dir_s, "--data", &d]);
+    let set = read(data, &LabelColumn::Last).unwrap();
+    let mut x = std::fs::File::create(dir.join("x.csv")).unwrap();
+    for i in 0..set.len() {
+        let line: Vec<String> = set.sample(i).iter().map(|v| format!("{v:?}")).collect();
+        writeln!(x, "{}", line.join(",")).unwrap();
+    }
+    let mut outputs = Vec::new();
+    let mut right = 0;
+    for (i, l) in preds.lines().skip(1).enumerate() {
+        let cells: Vec<&str> = l.split(',').collect();
+        let (vals, class) = cells.split_at(cells.len() - 1);
+        outputs.push(
+            vals.iter()
+                .map(|v| v.parse::<f64>().unwrap() as f32)
+                .collect(),
+        );
+        right += usize::from(set.classes[set.labels[i] as usize] == class[0]);
+    }
+    Case {
+        name,
+        dir,
+        outputs,
+        accuracy: right as f64 / set.len() as f64,
+    }
+}
+
 const SCRIPT: &str = r#"
 import sys, os, numpy as np, hls4ml
 for d in sys.argv[1:]:
@@ -171,6 +216,45 @@ fn exported_designs_are_bit_exact_with_hls4ml() {
         &root, "cancer-q", &net_c, &qc, &latency, &cancer, &split_c,
     ));
 
+    // Designs `zest optimize` writes, as a user gets them: P, S, Q and SPQ
+    // on digits (Latency), SPQ on breast cancer (Resource, RF 2); compared
+    // through `zest predict` on every sample of the file.
+    let root_data = zest::data::default_root().join("datasets");
+    let (dg, bc) = (
+        root_data.join("digits.csv.gz"),
+        root_data.join("breast_cancer.csv"),
+    );
+    let tol = [
+        "--alpha-p",
+        "0.01",
+        "--alpha-s",
+        "0.01",
+        "--alpha-q",
+        "0.01",
+    ];
+    for (name, flow) in [
+        ("optimize-digits-p", "p"),
+        ("optimize-digits-s", "s"),
+        ("optimize-digits-q", "q"),
+        ("optimize-digits-spq", "spq"),
+    ] {
+        let mut a = vec!["--flow", flow];
+        a.extend(tol);
+        cases.push(optimized_case(&root, name, &dg, &a));
+    }
+    let mut a = vec![
+        "--flow",
+        "spq",
+        "--hidden",
+        "16,8",
+        "--strategy",
+        "resource",
+        "--reuse-factor",
+        "2",
+    ];
+    a.extend(tol);
+    cases.push(optimized_case(&root, "optimize-cancer-spq", &bc, &a));
+
     let out = Command::new(&py)
         .arg("-c")
         .arg(SCRIPT)
@@ -209,7 +293,7 @@ fn exported_designs_are_bit_exact_with_hls4ml() {
         );
         assert!(c.accuracy > 0.85, "{}: accuracy {}", c.name, c.accuracy);
         eprintln!(
-            "{}: {} test samples, 0 mismatches, accuracy {:.4}",
+            "{}: {} samples, 0 mismatches, accuracy {:.4}",
             c.name,
             c.outputs.len(),
             c.accuracy
