@@ -154,6 +154,40 @@ fn estimate_cli_on_the_board_prints_the_host_fixed_point_figures() {
     assert_eq!(float["layers"].as_array().map(Vec::len), Some(layers.len()));
 }
 
+#[test]
+fn optimize_with_the_board_in_the_loop_matches_the_host_fixed_point_model() {
+    // zest optimize asks the board after every step; the host's copy of
+    // the fixed-point model must give the same costs, so the same run.
+    let qemu = zest_e2e::boot("optimize-board");
+    let port = qemu.port().to_string();
+    let digits = data_root().join("datasets/digits.csv.gz");
+    let digits = digits.to_str().expect("utf-8 path");
+    let args = [
+        "optimize", "--data", digits, "--hidden", "16", "--flow", "pq", "--json",
+    ];
+    let mut on_board = args.to_vec();
+    on_board.extend(["--board", &port]);
+    let board = zest_json(&on_board);
+    let mut on_host = args.to_vec();
+    on_host.extend(["--estimator", "fixed"]);
+    let host = zest_json(&on_host);
+    assert!(
+        board["report"]["estimator"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("board ")),
+        "{}",
+        board["report"]["estimator"]
+    );
+    let (b, h) = (&board["report"]["rows"], &host["report"]["rows"]);
+    assert_eq!(b.as_array().map(Vec::len), Some(3), "baseline, p, pq");
+    for k in 0..3 {
+        for f in ["estimate", "utilisation", "fits", "precisions", "widths"] {
+            assert_eq!(b[k][f], h[k][f], "row {k}, {f}");
+        }
+    }
+    assert!(board["timing"]["estimates"].as_u64() >= Some(3));
+}
+
 fn refused(r: zest_board::Result<impl std::fmt::Debug>) -> Refusal {
     match r {
         Err(BoardError::Refused { refusal, .. }) => refusal,

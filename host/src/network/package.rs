@@ -245,3 +245,39 @@ pub fn predictions_csv(
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_is_replaced_whole_and_leaves_nothing_beside_it() {
+        let root = std::env::temp_dir().join(format!("zest-package-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = root.join("out");
+        let f = |n: &str, b: &[u8]| (n.to_string(), b.to_vec());
+        write_dir(&dir, &[f("a", b"1"), f("b", b"2")]).unwrap();
+        write_dir_with(&dir, &[f("a", b"3")], |tmp| {
+            std::fs::write(tmp.join("c"), b"4").unwrap();
+            // Until the rename, the old directory is intact.
+            assert_eq!(std::fs::read(dir.join("b")).unwrap(), b"2");
+        })
+        .unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["a", "c"],
+            "the old b is gone with the old directory"
+        );
+        assert_eq!(std::fs::read(dir.join("a")).unwrap(), b"3");
+        let beside: Vec<_> = std::fs::read_dir(&root).unwrap().collect();
+        assert_eq!(beside.len(), 1, "no temporary or old directory is left");
+        let e = read_design(&dir).unwrap_err().to_string();
+        assert!(e.contains("design.json"), "{e}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
