@@ -216,8 +216,8 @@ fn exported_designs_are_bit_exact_with_hls4ml() {
         &root, "cancer-q", &net_c, &qc, &latency, &cancer, &split_c,
     ));
 
-    // Designs `zest optimize` writes, as a user gets them: P, S, Q and SPQ
-    // on digits (Latency), SPQ on breast cancer (Resource, RF 2); compared
+    // Designs `zest optimize` writes, as a user gets them: P, S, Q (io_stream)
+    // and SPQ on digits (Latency), SPQ on breast cancer (Resource, RF 2); compared
     // through `zest predict` on every sample of the file.
     let root_data = zest::data::default_root().join("datasets");
     let (dg, bc) = (
@@ -235,11 +235,14 @@ fn exported_designs_are_bit_exact_with_hls4ml() {
     for (name, flow) in [
         ("optimize-digits-p", "p"),
         ("optimize-digits-s", "s"),
-        ("optimize-digits-q", "q"),
+        ("optimize-digits-q-stream", "q"),
         ("optimize-digits-spq", "spq"),
     ] {
         let mut a = vec!["--flow", flow];
         a.extend(tol);
+        if flow == "q" {
+            a.extend(["--io-type", "io_stream"]);
+        }
         cases.push(optimized_case(&root, name, &dg, &a));
     }
     let mut a = vec![
