@@ -96,7 +96,8 @@ pub struct OptimizeArgs {
     #[arg(long, value_name = "FILE")]
     pub fixed_model: Option<PathBuf>,
     /// The design directory to write (model.onnx, hls4ml_config.yml,
-    /// design.json, report.json, optimize.png), atomically.
+    /// design.json, report.json, split.json: the sample indices of the
+    /// train/validation/test split, optimize.png), atomically.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// No PNG plot.
@@ -262,7 +263,14 @@ impl OptimizeArgs {
         let mut notes = Vec::new();
         if let Some(dir) = &self.out {
             let report = serde_json::to_vec_pretty(&out.report)?;
-            let files = package::files(&design, vec![("report.json".into(), report)]);
+            let split_json = serde_json::to_vec_pretty(&split)?;
+            let files = package::files(
+                &design,
+                vec![
+                    ("report.json".into(), report),
+                    ("split.json".into(), split_json),
+                ],
+            );
             let plot = !self.no_plot;
             let report = &out.report;
             package::write_dir_with(dir, &files, |tmp| {
@@ -312,7 +320,7 @@ impl OptimizeArgs {
         }
         if let Some(dir) = &self.out {
             println!(
-                "wrote {d}/ (model.onnx, hls4ml_config.yml, design.json, report.json{}); build it with hls4ml:\n  cd {d} && python -c \"import hls4ml; m = hls4ml.converters.convert_from_config('hls4ml_config.yml'); m.compile()\"",
+                "wrote {d}/ (model.onnx, hls4ml_config.yml, design.json, report.json, split.json{}); build it with hls4ml:\n  cd {d} && python -c \"import hls4ml; m = hls4ml.converters.convert_from_config('hls4ml_config.yml'); m.compile()\"",
                 if self.no_plot || !notes.is_empty() { "" } else { ", optimize.png" },
                 d = dir.display()
             );

@@ -11,6 +11,8 @@
 //! DIR/design.json         zest's: network, precisions, HLS options, classes
 //!                         (format "zest-design", version 1)
 //! DIR/report.json         what the run did (deterministic)
+//! DIR/split.json          the split: seed and the sample indices (0-based,
+//!                         file order) of train, validation and test
 //! DIR/*.png               plots, when drawn
 //! ```
 //!
