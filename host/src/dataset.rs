@@ -151,12 +151,13 @@ impl Dataset {
 
     /// Fraction of the samples `idx` that `predict` classifies right (NaN
     /// for none).
-    pub fn accuracy(&self, idx: &[usize], predict: impl Fn(&[f32]) -> usize) -> f64 {
+    pub fn accuracy(&self, idx: &[usize], predict: impl Fn(&[f32]) -> usize + Sync) -> f64 {
+        use rayon::prelude::*;
         if idx.is_empty() {
             return f64::NAN;
         }
         let right = idx
-            .iter()
+            .par_iter()
             .filter(|&&i| predict(self.sample(i)) == self.labels[i] as usize)
             .count();
         right as f64 / idx.len() as f64

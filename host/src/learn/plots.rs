@@ -157,6 +157,35 @@ fn short(name: &str) -> &str {
     name.split(" (").next().unwrap_or(name)
 }
 
+/// Draws one line with its points and legend entry on `chart` (a macro:
+/// the two panels' coordinate types differ).
+macro_rules! lines {
+    ($chart:expr, $err:ident, $pts:expr, $color:expr, $name:expr) => {{
+        let (pts, color) = ($pts, $color);
+        $chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(|e| $err(&e))?
+            .label($name)
+            .legend(move |(x, y)| Circle::new((x, y), 4, color.filled()));
+        $chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
+            .map_err(|e| $err(&e))?;
+    }};
+}
+
+/// The legend box, lower left.
+macro_rules! legend {
+    ($chart:expr, $err:ident) => {
+        $chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerLeft)
+            .draw()
+            .map_err(|e| $err(&e))?
+    };
+}
+
 /// `zest optimize`'s plot: per step, test accuracy (float and fixed point)
 /// above, estimated DSP and LUT (log scale) below.
 pub fn write_optimize_plot(
@@ -215,22 +244,9 @@ pub fn write_optimize_plot(
             "fixed point (hls4ml)",
         ),
     ] {
-        chart
-            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-            .map_err(|e| err(&e))?
-            .label(name)
-            .legend(move |(x, y)| Circle::new((x, y), 4, color.filled()));
-        chart
-            .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
-            .map_err(|e| err(&e))?;
+        lines!(chart, err, pts, color, name);
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerLeft)
-        .draw()
-        .map_err(|e| err(&e))?;
+    legend!(chart, err);
     let hi = rows
         .iter()
         .flat_map(|r| [r.estimate.dsp, r.estimate.lut])
@@ -266,22 +282,9 @@ pub fn write_optimize_plot(
             "LUT",
         ),
     ] {
-        chart
-            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-            .map_err(|e| err(&e))?
-            .label(name)
-            .legend(move |(x, y)| Circle::new((x, y), 4, color.filled()));
-        chart
-            .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
-            .map_err(|e| err(&e))?;
+        lines!(chart, err, pts, color, name);
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerLeft)
-        .draw()
-        .map_err(|e| err(&e))?;
+    legend!(chart, err);
     root.present().map_err(|e| err(&e))?;
     Ok(())
 }

@@ -135,11 +135,7 @@ pub fn fixed_accuracy(net: &Mlp, p: &Precisions, data: &Dataset, idx: &[usize]) 
     if idx.is_empty() {
         return Some(0.0);
     }
-    let right = idx
-        .par_iter()
-        .filter(|&&i| q.predict(data.sample(i)) == data.labels[i] as usize)
-        .count();
-    Some(right as f64 / idx.len() as f64)
+    Some(q.accuracy(data, idx))
 }
 
 fn start_type(max_abs: f64) -> FixedType {
