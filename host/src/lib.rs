@@ -51,6 +51,7 @@ pub mod deploy;
 pub mod design;
 pub mod estimate;
 pub mod estimator;
+pub mod explore;
 pub mod input;
 pub mod learn;
 pub mod models;

@@ -11,6 +11,7 @@
 pub mod board;
 pub mod deploy;
 pub mod estimate;
+pub mod explore;
 pub mod learn;
 pub mod optimize;
 pub mod render;
@@ -151,6 +152,25 @@ pub enum Command {
     /// Example: zest predict digits-spq --data digits.csv.gz --out preds.csv
     #[command(verbatim_doc_comment)]
     Predict(optimize::PredictArgs),
+    /// Explore the design space of your network: MetaML-Pro's cross-stage
+    /// flow (prune, scale, quantize under tolerances; every reuse factor
+    /// and strategy estimated) searched by Bayesian optimisation, random
+    /// search or a grid, with zest's estimator — on the host or a board —
+    /// in place of synthesis. The run directory is a meta-model that
+    /// survives kill -9 (`--resume`), with the feasible Pareto set as
+    /// pareto.csv/json and an hls4ml hand-off (ONNX + hls4ml_config.yml)
+    /// per Pareto design.
+    ///
+    /// Examples:
+    ///   zest explore --data digits.csv.gz --hidden 32,32 --flow spq --search bo --out run-bo
+    ///   zest explore --data digits.csv.gz --hidden 32,32 --search grid --out run-grid
+    ///   zest explore --resume run-bo
+    ///   zest explore show run-bo
+    ///   zest explore flows                      # built-in flows and CFG keys
+    ///   zest explore flows bottom-up > my.yml   # a flow file to edit, then --flow my.yml
+    ///   zest explore plot run-bo run-random run-grid --out hv.png
+    #[command(verbatim_doc_comment)]
+    Explore(explore::ExploreArgs),
 }
 
 impl Command {
@@ -169,6 +189,7 @@ impl Command {
             Command::Bench(a) => a.run(),
             Command::Optimize(a) => a.run(),
             Command::Predict(a) => a.run(),
+            Command::Explore(a) => a.run(),
         }
     }
 }

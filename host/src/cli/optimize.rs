@@ -108,35 +108,75 @@ pub struct OptimizeArgs {
     pub json: bool,
 }
 
-fn read_data(path: &std::path::Path, label: &str) -> anyhow::Result<Dataset> {
+/// The estimator in the loop: a board when `board` names one, else the
+/// host's fixed-point model or float surrogate.
+pub(super) fn make_estimator(
+    board: Option<&str>,
+    kind: EstimatorKind,
+    model: Option<&std::path::Path>,
+    fixed_model: Option<&std::path::Path>,
+) -> anyhow::Result<zest::estimator::Estimator> {
+    let surrogate = zest::models::load_model(model)?;
+    let name = zest::models::model_name(model);
+    Ok(match (board, kind) {
+        (Some(port), _) => zest::estimator::Estimator::fixed(
+            surrogate,
+            &name,
+            zest::models::read_fixed(fixed_model)?,
+            zest::board::FixedEngine::Board(connect_board(
+                port,
+                Patience {
+                    timeout: Duration::from_secs(10),
+                    ..Patience::default()
+                },
+            )?),
+        ),
+        (None, EstimatorKind::Fixed) => zest::estimator::Estimator::fixed(
+            surrogate,
+            &name,
+            zest::models::read_fixed(fixed_model)?,
+            zest::board::FixedEngine::Host,
+        ),
+        (None, EstimatorKind::Host) => zest::estimator::Estimator::host(surrogate, &name),
+    })
+}
+
+pub(super) fn read_data(path: &std::path::Path, label: &str) -> anyhow::Result<Dataset> {
     let label: LabelColumn = label.parse().unwrap_or_default();
     Ok(dataset::read(path, &label)?)
 }
 
-impl OptimizeArgs {
-    fn network(&self, data: &Dataset) -> anyhow::Result<(Option<Mlp>, Vec<usize>)> {
-        let Some(path) = &self.network else {
-            let mut w = vec![data.n_features()];
-            w.extend(&self.hidden);
-            w.push(data.classes.len());
-            return Ok((None, w));
-        };
-        let is_onnx = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
-        if is_onnx {
-            let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
-            let net = zest::network::onnx::mlp_from_onnx(&bytes)
-                .with_context(|| path.display().to_string())?;
-            let w = net.widths();
-            return Ok(((!self.train).then_some(net), w));
-        }
-        let input = zest::input::read(path, &zest::input::Overrides::default())?;
-        let w = zest::network::widths_of(&input.design)
-            .map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
-        Ok((None, w))
+/// The user's network: `(Some(net), widths)` when `path` is an ONNX model
+/// used as trained; `(None, widths)` for an architecture to train.
+pub(super) fn load_network(
+    path: Option<&std::path::Path>,
+    train: bool,
+    hidden: &[usize],
+    data: &Dataset,
+) -> anyhow::Result<(Option<Mlp>, Vec<usize>)> {
+    let Some(path) = path else {
+        let mut w = vec![data.n_features()];
+        w.extend(hidden);
+        w.push(data.classes.len());
+        return Ok((None, w));
+    };
+    let is_onnx = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
+    if is_onnx {
+        let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
+        let net = zest::network::onnx::mlp_from_onnx(&bytes)
+            .with_context(|| path.display().to_string())?;
+        let w = net.widths();
+        return Ok(((!train).then_some(net), w));
     }
+    let input = zest::input::read(path, &zest::input::Overrides::default())?;
+    let w = zest::network::widths_of(&input.design)
+        .map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
+    Ok((None, w))
+}
 
+impl OptimizeArgs {
     /// Runs `zest optimize`.
     pub fn run(self) -> anyhow::Result<()> {
         let flow = optimize::parse_flow(&self.flow)?;
@@ -179,30 +219,14 @@ impl OptimizeArgs {
             baseline,
             hls,
         };
-        let surrogate = zest::models::load_model(self.model.as_deref())?;
-        let name = zest::models::model_name(self.model.as_deref());
-        let mut estimator = match (&self.board, self.estimator) {
-            (Some(port), _) => zest::estimator::Estimator::fixed(
-                surrogate,
-                &name,
-                zest::models::read_fixed(self.fixed_model.as_deref())?,
-                zest::board::FixedEngine::Board(connect_board(
-                    port,
-                    Patience {
-                        timeout: Duration::from_secs(10),
-                        ..Patience::default()
-                    },
-                )?),
-            ),
-            (None, EstimatorKind::Fixed) => zest::estimator::Estimator::fixed(
-                surrogate,
-                &name,
-                zest::models::read_fixed(self.fixed_model.as_deref())?,
-                zest::board::FixedEngine::Host,
-            ),
-            (None, EstimatorKind::Host) => zest::estimator::Estimator::host(surrogate, &name),
-        };
-        let (given, widths) = self.network(&data)?;
+        let mut estimator = make_estimator(
+            self.board.as_deref(),
+            self.estimator,
+            self.model.as_deref(),
+            self.fixed_model.as_deref(),
+        )?;
+        let (given, widths) =
+            load_network(self.network.as_deref(), self.train, &self.hidden, &data)?;
         let started = std::time::Instant::now();
         let net = match given {
             Some(n) => n,

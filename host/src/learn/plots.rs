@@ -288,3 +288,171 @@ pub fn write_optimize_plot(
     root.present().map_err(|e| err(&e))?;
     Ok(())
 }
+
+/// `zest explore`'s plot, one colour per run (e.g. BO, random, grid):
+/// the feasible Pareto fronts as accuracy against estimated DSP and
+/// against LUT (every feasible design faint behind), and the feasible
+/// hypervolume after each evaluation (MetaML-Pro's Fig. 20 analogue).
+pub fn write_explore_plot(
+    path: &Path,
+    runs: &[(crate::explore::Summary, Vec<crate::explore::Evaluation>)],
+) -> Result<(), PlotError> {
+    register_font()?;
+    let shown = path.display().to_string();
+    let err = |e: &dyn std::fmt::Display| PlotError::Draw {
+        path: shown.clone(),
+        why: e.to_string(),
+    };
+    let colors = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+    ];
+    let root = BitMapBackend::new(path, (1200, 820)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let (top, bottom) = root.split_vertically(430);
+    let (left, right) = top.split_horizontally(600);
+    let name = |s: &crate::explore::Summary| format!("{} ({})", s.search, s.flow);
+    let feasible: Vec<(f64, f64, f64)> = runs
+        .iter()
+        .flat_map(|(_, ev)| ev.iter().flat_map(|e| e.candidates.iter()))
+        .filter(|c| c.feasible)
+        .map(|c| (100.0 * c.accuracy, c.estimate.dsp, c.estimate.lut))
+        .collect();
+    let acc_lo = feasible.iter().map(|f| f.0).fold(100.0, f64::min).floor() - 0.5;
+    let acc_hi = feasible.iter().map(|f| f.0).fold(0.0, f64::max).ceil() + 0.5;
+    for (panel, (area, pick, label)) in [
+        (
+            &left,
+            (|f: &(f64, f64, f64)| f.1) as fn(&(f64, f64, f64)) -> f64,
+            "estimated DSP",
+        ),
+        (
+            &right,
+            (|f: &(f64, f64, f64)| f.2) as fn(&(f64, f64, f64)) -> f64,
+            "estimated LUT",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let hi = feasible.iter().map(pick).fold(10.0, f64::max) * 1.1;
+        let mut chart = ChartBuilder::on(area)
+            .caption(
+                format!("feasible fronts: accuracy vs {label}"),
+                ("sans-serif", 18),
+            )
+            .margin(12)
+            .x_label_area_size(35)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0.0..hi, acc_lo.min(acc_hi - 1.0)..acc_hi)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc(label)
+            .y_desc("fixed-point test accuracy %")
+            .draw()
+            .map_err(|e| err(&e))?;
+        chart
+            .draw_series(
+                feasible
+                    .iter()
+                    .map(|f| Circle::new((pick(f), f.0), 2, RGBColor(180, 180, 180).filled())),
+            )
+            .map_err(|e| err(&e))?;
+        for (k, (s, _)) in runs.iter().enumerate() {
+            let color = colors[k % colors.len()];
+            let mut pts: Vec<(f64, f64)> = s
+                .pareto
+                .iter()
+                .map(|d| {
+                    let f = (100.0 * d.accuracy, d.estimate.dsp, d.estimate.lut);
+                    (pick(&f), f.0)
+                })
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            // The 2-D front of this projection, as a staircase.
+            let mut best = f64::NEG_INFINITY;
+            let stairs: Vec<(f64, f64)> = pts
+                .into_iter()
+                .filter(|p| {
+                    let keep = p.1 > best;
+                    best = best.max(p.1);
+                    keep
+                })
+                .collect();
+            let label = name(s);
+            if panel == 0 {
+                lines!(chart, err, stairs, color, label);
+            } else {
+                lines!(chart, err, stairs, color, "");
+            }
+        }
+        if panel == 0 {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::LowerRight)
+                .draw()
+                .map_err(|e| err(&e))?;
+        }
+    }
+    let n = runs
+        .iter()
+        .map(|(s, _)| s.hypervolume_trace.len())
+        .max()
+        .unwrap_or(1)
+        .max(2);
+    let hv_hi = runs
+        .iter()
+        .flat_map(|(s, _)| s.hypervolume_trace.iter().copied())
+        .fold(0.01, f64::max)
+        * 1.1;
+    let mut chart = ChartBuilder::on(&bottom)
+        .caption(
+            "feasible hypervolume per evaluation (normalised objectives, reference (1, 1, 1))",
+            ("sans-serif", 18),
+        )
+        .margin(12)
+        .x_label_area_size(35)
+        .y_label_area_size(55)
+        .build_cartesian_2d((1.0..n as f64).log_scale(), 0.0..hv_hi)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("evaluation (log scale)")
+        .y_desc("hypervolume")
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (k, (s, _)) in runs.iter().enumerate() {
+        let pts: Vec<(f64, f64)> = s
+            .hypervolume_trace
+            .iter()
+            .enumerate()
+            .map(|(i, v)| ((i + 1) as f64, *v))
+            .collect();
+        let color = colors[k % colors.len()];
+        chart
+            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label(format!(
+                "{}: {:.4} after {}",
+                name(s),
+                s.hypervolume,
+                s.evaluations
+            ))
+            .legend(move |(x, y)| Circle::new((x, y), 4, color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}

@@ -20,7 +20,7 @@ use crate::dataset::{Dataset, Split};
 use crate::network::{DenseLayer, Mlp};
 
 /// Training settings.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct TrainOptions {
     /// Adam learning rate.
     pub learning_rate: f64,

@@ -1,0 +1,259 @@
+//! The outer search: over the three tolerances (and, when asked, the task
+//! order), by grid, random search or constrained Bayesian optimisation,
+//! all behind [`ask`].
+//!
+//! # Space
+//!
+//! ```text
+//! alpha_p, alpha_s, alpha_q ∈ LEVELS = {0.1, 0.5, 1, 2, 3, 4, 5} %      (MetaML-Pro's snapping)
+//! order ∈ the orders given (one by default: the flow as written)
+//! index = ((order · 7 + s) · 7 + p) · 7 + q                               grid order: q fastest
+//! ```
+//!
+//! Reuse factor and strategy are not outer variables: every evaluation's
+//! `hls` task estimates all of them (an estimate costs microseconds), which
+//! is never worse than sampling them.
+//!
+//! # Asking
+//!
+//! [`ask`] is a pure function of (kind, space, seed, the evaluations so
+//! far): a resumed run asks exactly what the uninterrupted one would.
+//!
+//! * grid: the next index in order.
+//! * random: the next index of one seeded permutation of the space.
+//! * bo: MetaML-Pro's start (the probe 1 %/1 %/1 %, then 2 random
+//!   points), then ParEGO (Knowles 2006): a seeded random weight vector w
+//!   per iteration scalarises each design, g = max wᵢfᵢ + 0.05 Σ wᵢfᵢ over
+//!   the normalised objectives f ([`super::pareto`]); an infeasible design
+//!   scores 1.05 + its worst normalised violation (≤ 1) — MetaML-Pro's
+//!   −1000 penalty, made smooth enough for a GP; an evaluation scores its
+//!   best design; a Matérn-5/2 GP ([`super::gp`]) on the scores and
+//!   expected improvement, maximised over every point not yet evaluated.
+
+use serde::{Deserialize, Serialize};
+
+use super::gp::Gp;
+use super::Evaluation;
+
+/// The tolerance levels (fractions).
+pub const LEVELS: [f64; 7] = [0.001, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05];
+
+/// A point of the space.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Point {
+    /// Index into [`LEVELS`] of the pruning tolerance.
+    pub p: usize,
+    /// Of the scaling tolerance.
+    pub s: usize,
+    /// Of the quantization tolerance.
+    pub q: usize,
+    /// Index into the space's orders.
+    pub order: usize,
+}
+
+impl Point {
+    /// The tolerances (alpha_p, alpha_s, alpha_q).
+    pub fn alphas(&self) -> [f64; 3] {
+        [LEVELS[self.p], LEVELS[self.s], LEVELS[self.q]]
+    }
+}
+
+/// The search algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchKind {
+    /// Constrained Bayesian optimisation (ParEGO scalarisation, GP, EI).
+    Bo,
+    /// Uniform random search without repetition.
+    Random,
+    /// Every point in order.
+    Grid,
+}
+
+impl SearchKind {
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SearchKind::Bo => "bo",
+            SearchKind::Random => "random",
+            SearchKind::Grid => "grid",
+        }
+    }
+}
+
+/// The space: 7³ tolerance levels times the orders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Space {
+    /// Orders searched; one entry: the flow as given.
+    pub orders: Vec<String>,
+}
+
+const L: usize = LEVELS.len();
+
+impl Space {
+    /// Points in all.
+    pub fn size(&self) -> usize {
+        L * L * L * self.orders.len().max(1)
+    }
+
+    /// The point at `index`.
+    pub fn point(&self, index: usize) -> Point {
+        Point {
+            q: index % L,
+            p: (index / L) % L,
+            s: (index / (L * L)) % L,
+            order: index / (L * L * L),
+        }
+    }
+
+    /// The index of `p`.
+    pub fn index(&self, p: &Point) -> usize {
+        ((p.order * L + p.s) * L + p.p) * L + p.q
+    }
+
+    /// The GP's inputs: each level index over 6, the order one-hot.
+    fn features(&self, p: &Point) -> Vec<f64> {
+        let mut f = vec![p.p as f64 / 6.0, p.s as f64 / 6.0, p.q as f64 / 6.0];
+        if self.orders.len() > 1 {
+            f.extend((0..self.orders.len()).map(|k| if k == p.order { 0.7 } else { 0.0 }));
+        }
+        f
+    }
+}
+
+fn rng(seed: u64, salt: u64) -> fastrand::Rng {
+    fastrand::Rng::with_seed(seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// The `n`-th point (0-based) of a random search: a seeded permutation.
+fn random_index(space: &Space, seed: u64, n: usize) -> usize {
+    let mut order: Vec<usize> = (0..space.size()).collect();
+    rng(seed, 0xA5A5).shuffle(&mut order);
+    order[n % order.len()]
+}
+
+/// ParEGO score of one design's normalised objectives.
+pub fn scalarise(w: &[f64; 3], f: &[f64; 3], feasible: bool) -> f64 {
+    if !feasible {
+        let worst = f.iter().map(|v| (v - 1.0).max(0.0)).fold(0.0, f64::max);
+        return 1.05 + worst.min(1.0);
+    }
+    let m = (0..3).map(|i| w[i] * f[i]).fold(0.0, f64::max);
+    m + 0.05 * (0..3).map(|i| w[i] * f[i]).sum::<f64>()
+}
+
+/// The next point to evaluate after `done` (None when the space is spent).
+pub fn ask(kind: SearchKind, space: &Space, seed: u64, done: &[Evaluation]) -> Option<Point> {
+    let n = done.len();
+    if n >= space.size() {
+        return None;
+    }
+    let seen: std::collections::HashSet<usize> =
+        done.iter().map(|e| space.index(&e.point)).collect();
+    match kind {
+        SearchKind::Grid => Some(space.point(n)),
+        SearchKind::Random => Some(space.point(random_index(space, seed, n))),
+        SearchKind::Bo => {
+            if n == 0 {
+                return Some(Point {
+                    p: 2,
+                    s: 2,
+                    q: 2,
+                    order: 0,
+                });
+            }
+            if n < 3 {
+                // MetaML-Pro's two random starts, never repeating.
+                let mut k = n;
+                loop {
+                    let i = random_index(space, seed, k);
+                    if !seen.contains(&i) {
+                        return Some(space.point(i));
+                    }
+                    k += 1;
+                }
+            }
+            let mut r = rng(seed, n as u64);
+            let raw = [
+                -r.f64().max(1e-12).ln(),
+                -r.f64().max(1e-12).ln(),
+                -r.f64().max(1e-12).ln(),
+            ];
+            let total: f64 = raw.iter().sum();
+            let w = raw.map(|v| v / total);
+            let x: Vec<Vec<f64>> = done.iter().map(|e| space.features(&e.point)).collect();
+            let y: Vec<f64> = done
+                .iter()
+                .map(|e| {
+                    e.candidates
+                        .iter()
+                        .map(|c| scalarise(&w, &c.objectives, c.feasible))
+                        .fold(2.05, f64::min)
+                })
+                .collect();
+            let best = y.iter().copied().fold(f64::INFINITY, f64::min);
+            let gp = Gp::fit(&x, &y)?;
+            (0..space.size())
+                .filter(|i| !seen.contains(i))
+                .map(|i| {
+                    let p = space.point(i);
+                    (gp.expected_improvement(&space.features(&p), best), i)
+                })
+                .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
+                .map(|(_, i)| space.point(i))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indices_round_trip_and_the_grid_walks_q_fastest() {
+        let s = Space {
+            orders: vec!["spq".into(), "pq".into()],
+        };
+        assert_eq!(s.size(), 686);
+        for i in 0..s.size() {
+            assert_eq!(s.index(&s.point(i)), i);
+        }
+        assert_eq!(
+            s.point(1),
+            Point {
+                p: 0,
+                s: 0,
+                q: 1,
+                order: 0
+            }
+        );
+    }
+
+    #[test]
+    fn random_search_never_repeats_and_is_seeded() {
+        let s = Space {
+            orders: vec!["spq".into()],
+        };
+        let a: Vec<usize> = (0..343).map(|n| random_index(&s, 7, n)).collect();
+        let mut b = a.clone();
+        b.sort_unstable();
+        b.dedup();
+        assert_eq!(b.len(), 343);
+        assert_eq!(
+            a,
+            (0..343).map(|n| random_index(&s, 7, n)).collect::<Vec<_>>()
+        );
+        assert_ne!(
+            a,
+            (0..343).map(|n| random_index(&s, 8, n)).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn infeasible_designs_score_worse_than_any_feasible_one() {
+        let w = [0.2, 0.3, 0.5];
+        let worst_feasible = scalarise(&w, &[1.0, 1.0, 1.0], true);
+        assert!(scalarise(&w, &[0.1, 0.1, 1.01], false) > worst_feasible);
+        assert!(scalarise(&w, &[0.1, 0.1, 0.1], true) < worst_feasible);
+    }
+}

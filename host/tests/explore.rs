@@ -1,0 +1,302 @@
+//! `zest explore` end to end through the real binary on the real data
+//! sets: flow and CFG errors, crash safety under SIGKILL at several
+//! points, FORK over orders with a Pareto REDUCE, and the run directory's
+//! outputs.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{data_root, zest};
+
+fn dataset(name: &str) -> String {
+    data_root()
+        .join("datasets")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("zest-explore-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// A small, fast exploration: breast cancer, a 30-16-8-2 MLP, SPQ.
+fn small_run(out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "explore",
+        "--data",
+        &dataset("breast_cancer.csv"),
+        "--hidden",
+        "16,8",
+        "--flow",
+        "spq",
+        "--search",
+        "random",
+        "--evaluations",
+        "4",
+        "--seed",
+        "3",
+        "--epochs",
+        "60",
+        "--no-plot",
+        "--json",
+        "--out",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    a.push(out.display().to_string());
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn run_ok(args: &[String]) -> serde_json::Value {
+    let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    let (ok, out, err) = zest(&a);
+    assert!(ok, "zest {args:?} failed:\n{out}\n{err}");
+    json(&out)
+}
+
+/// The evaluations of a run's log: point and designs, without timings or
+/// cache counts (which differ between a resumed and an uninterrupted run).
+fn evaluations(run: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(run.join("log.jsonl")).unwrap();
+    text.lines()
+        .map(json)
+        .filter(|r| r["record"] == "eval")
+        .map(|mut r| {
+            let o = r.as_object_mut().unwrap();
+            for k in ["seconds", "cache_hits", "tasks_run", "record"] {
+                o.remove(k);
+            }
+            r
+        })
+        .collect()
+}
+
+/// Starts `zest` with a fault injected at `point` (the n-th time), waits
+/// until it stalls there, and kills it with SIGKILL.
+fn kill_at(args: &[String], fault: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zest"))
+        .args(args)
+        .env("ZEST_EXPLORE_FAULT", fault)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut stalled = false;
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if line.contains("ZEST_EXPLORE_FAULT: stalled") {
+            stalled = true;
+            break;
+        }
+    }
+    assert!(stalled, "the run never reached {fault}");
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+}
+
+#[test]
+fn a_run_killed_at_any_point_resumes_to_the_same_evaluations_and_pareto_set() {
+    let dir = scratch("crash");
+    let (whole, killed) = (dir.join("whole"), dir.join("killed"));
+    let reference = run_ok(&small_run(&whole, &[]));
+    assert_eq!(reference["evaluations"], 4);
+    assert!(
+        reference["hypervolume"].as_f64().unwrap() > 0.0,
+        "{reference}"
+    );
+
+    // Killed during training (the 3rd prune/scale task), then while a model
+    // file is half written, then right after an evaluation is logged.
+    kill_at(&small_run(&killed, &[]), "train:3");
+    let resume: Vec<String> = [
+        "explore",
+        "--resume",
+        killed.to_str().unwrap(),
+        "--json",
+        "--no-plot",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    kill_at(&resume, "model-write:2");
+    assert!(std::fs::read_dir(killed.join("models"))
+        .unwrap()
+        .flatten()
+        .any(|f| f.file_name().to_string_lossy().contains(".tmp")));
+    kill_at(&resume, "eval:1");
+    // A write cut short: half a record at the end of the log.
+    let log = killed.join("log.jsonl");
+    let mut text = std::fs::read(&log).unwrap();
+    text.extend_from_slice(b"{\"record\":\"eval\",\"n\":99,\"poi");
+    std::fs::write(&log, &text).unwrap();
+    let (ok, out, _) = zest(&["explore", "show", killed.to_str().unwrap()]);
+    assert!(ok && out.contains("cut short"), "{out}");
+    let resumed = run_ok(&resume);
+
+    assert_eq!(evaluations(&killed), evaluations(&whole));
+    assert_eq!(resumed["pareto"], reference["pareto"]);
+    assert_eq!(resumed["hypervolume"], reference["hypervolume"]);
+    // The partial line is gone: every line of the log parses.
+    for line in std::fs::read_to_string(&log).unwrap().lines() {
+        json(line);
+    }
+    // Outputs: the Pareto set as CSV and JSON, an hls4ml hand-off per design.
+    let pareto = resumed["pareto"].as_array().unwrap();
+    assert!(!pareto.is_empty());
+    for d in pareto {
+        let export = killed.join(d["export"].as_str().unwrap());
+        for f in ["model.onnx", "hls4ml_config.yml", "design.json"] {
+            assert!(export.join(f).is_file(), "{}", export.join(f).display());
+        }
+        assert!(d["accuracy"].as_f64().unwrap() > 0.8);
+        assert!(d["estimate"]["dsp"].as_f64().is_some());
+    }
+    let csv = std::fs::read_to_string(killed.join("pareto.csv")).unwrap();
+    assert_eq!(csv.lines().count(), pareto.len() + 1);
+    // A finished run resumed again runs nothing more.
+    let again = run_ok(&resume);
+    assert_eq!(again["timing"]["evaluations_this_session"], 0);
+    // A second start into the same directory is refused, naming the run.
+    let (ok, _, err) = zest(
+        &small_run(&killed, &[])
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+    );
+    assert!(
+        !ok && err.contains("holds a run already") && err.contains("--resume"),
+        "{err}"
+    );
+    let (ok, _, err) = zest(&[
+        "explore",
+        "--resume",
+        killed.to_str().unwrap(),
+        "--flow",
+        "pq",
+    ]);
+    assert!(!ok && err.contains("a run of flow spq, not pq"), "{err}");
+}
+
+#[test]
+fn bad_flows_and_cfg_keys_are_refused_naming_the_place() {
+    let dir = scratch("bad");
+    let cases = [
+        (
+            "unknown.yml",
+            "flow: a\nnodes:\n  - {name: in, task: source, next: [x]}\n  - {name: x, task: distil, next: [d]}\n  - {name: d, task: stop}\n",
+            "nodes[1] (x): unknown task \"distil\"",
+        ),
+        (
+            "multiplicity.yml",
+            "flow: a\nnodes:\n  - {name: in, task: source, next: [p]}\n  - {name: p, task: prune, next: [q, d]}\n  - {name: q, task: quantize, next: [d]}\n  - {name: d, task: stop}\n",
+            "node p (prune): takes 1 model and gives 1 (1 → 1), but next names 2",
+        ),
+        (
+            "nostop.yml",
+            "flow: a\nnodes:\n  - {name: in, task: source, next: [p]}\n  - {name: p, task: prune, next: [q]}\n  - {name: q, task: quantize, next: [p]}\n",
+            "no stop",
+        ),
+        (
+            "cycle.yml",
+            "flow: a\nnodes:\n  - {name: in, task: source, next: [p]}\n  - {name: p, task: prune, next: [f]}\n  - {name: f, task: fork, next: [q, s]}\n  - {name: q, task: quantize, next: [p]}\n  - {name: s, task: scale, next: [j]}\n  - {name: j, task: join, next: [d]}\n  - {name: d, task: stop}\n",
+            "cycle with no branch",
+        ),
+        (
+            "cfg.yml",
+            "flow: a\nnodes:\n  - {name: in, task: source, next: [p]}\n  - {name: p, task: prune, next: [d]}\n  - {name: d, task: stop}\ncfg:\n  Pruning::gamma: 0.1\n",
+            "cfg Pruning::gamma: unknown CFG key",
+        ),
+    ];
+    for (file, text, want) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, text).unwrap();
+        let out = dir.join(format!("run-{file}"));
+        let (ok, _, err) = zest(&[
+            "explore",
+            "--data",
+            &dataset("breast_cancer.csv"),
+            "--flow",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(!ok, "{file} was accepted");
+        assert!(err.contains(want) && err.contains(file), "{file}: {err}");
+        assert!(!out.exists(), "{file}: a run directory was made");
+    }
+    let (ok, _, err) = zest(&[
+        "explore",
+        "--data",
+        &dataset("breast_cancer.csv"),
+        "--cfg",
+        "zz@alpha=0.1",
+        "--out",
+        dir.join("run-cfg").to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("cfg zz@alpha") && err.contains("no node named"),
+        "{err}"
+    );
+    let (ok, _, err) = zest(&[
+        "explore",
+        "--data",
+        &dataset("breast_cancer.csv"),
+        "--part",
+        "xc9nonsense",
+    ]);
+    assert!(!ok && err.contains("xc9nonsense"), "{err}");
+}
+
+#[test]
+fn a_fork_over_the_seven_orders_reduces_to_one_pareto_set() {
+    let dir = scratch("orders");
+    let run = dir.join("run");
+    let mut args = small_run(&run, &[]);
+    let i = args.iter().position(|a| a == "spq").unwrap();
+    args[i] = "orders".into();
+    let j = args.iter().position(|a| a == "4").unwrap();
+    args[j] = "1".into();
+    let out = run_ok(&args);
+    assert_eq!(out["evaluations"], 1);
+    let (ok, text, err) = zest(&["explore", "show", run.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let v = json(&text);
+    let models = v["models"].as_object().unwrap();
+    let reduce: Vec<&serde_json::Value> =
+        models.values().filter(|m| m["task"] == "reduce").collect();
+    assert_eq!(reduce.len(), 1);
+    assert_eq!(
+        reduce[0]["members"].as_array().unwrap().len(),
+        7,
+        "{}",
+        reduce[0]
+    );
+    let hls = models.values().filter(|m| m["task"] == "hls").count();
+    assert_eq!(hls, 7);
+    // The reduce keeps exactly the non-dominated feasible designs of the seven.
+    let kept = reduce[0]["designs"].as_array().unwrap();
+    assert!(!kept.is_empty());
+    for a in kept {
+        for b in kept {
+            let (fa, fb) = (&a["objectives"], &b["objectives"]);
+            let le = (0..3).all(|k| fa[k].as_f64() <= fb[k].as_f64());
+            let lt = (0..3).any(|k| fa[k].as_f64() < fb[k].as_f64());
+            assert!(!(le && lt), "{a} dominates {b}");
+        }
+    }
+}
