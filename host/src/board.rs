@@ -61,16 +61,41 @@ pub fn fixed_point_report(
     engine: &mut FixedEngine,
     upper: Option<(&Surrogate, f64)>,
 ) -> Result<(), FixedEstimateError> {
+    fixed_point_reports(
+        std::slice::from_mut(report),
+        std::slice::from_ref(design),
+        fixed,
+        engine,
+        upper,
+    )
+}
+
+/// [`fixed_point_report`] for many designs at once: on a board, every
+/// design's and layer's tokens go out in as few `Estimate` requests as the
+/// protocol allows (one round trip for a handful of designs).
+pub fn fixed_point_reports(
+    reports: &mut [EstimateReport],
+    designs: &[Design],
+    fixed: &[u8],
+    engine: &mut FixedEngine,
+    upper: Option<(&Surrogate, f64)>,
+) -> Result<(), FixedEstimateError> {
     let model = FixedModel::parse(fixed).map_err(FixedEstimateError::Model)?;
     let id = FixedModel::id_of(fixed).map_err(FixedEstimateError::Model)?;
-    let tokens = crate::tokens::quantized(&model.input, design);
-    if tokens.is_empty() {
-        return Err(FixedEstimateError::NoLayers(design.id.clone()));
+    let mut all: Vec<Tokens> = Vec::new();
+    let mut spans = Vec::with_capacity(designs.len());
+    for design in designs {
+        let tokens = crate::tokens::quantized(&model.input, design);
+        if tokens.is_empty() {
+            return Err(FixedEstimateError::NoLayers(design.id.clone()));
+        }
+        let d = with_layers(&tokens);
+        spans.push(all.len()..all.len() + d.len());
+        all.extend(d);
     }
-    let designs = with_layers(&tokens);
     let (totals, model_name) = match engine {
         FixedEngine::Board(client) => {
-            let run = estimate_on_board(client, &model, id, &designs, |_| {})?;
+            let run = estimate_on_board(client, &model, id, &all, |_| {})?;
             let name = format!(
                 "board {} ({}, fixed-point model {id:016x})",
                 client.port(),
@@ -79,32 +104,35 @@ pub fn fixed_point_report(
             (run.totals, name)
         }
         FixedEngine::Host => (
-            estimate_locally(&model, &designs),
+            estimate_locally(&model, &all),
             format!("host fixed-point model {id:016x} (what a board computes)"),
         ),
     };
     let to_t = |raw: &[u64; N_TARGETS]| totals_to_targets(&model.total, &raw.map(|v| v as i64));
-    let rules = crate::learn::rules::Rules::of(design, &crate::tokens::layer_facts(design));
-    let total = rules.apply(to_t(&totals[0]));
-    report.targets = round_targets(&total);
-    for (l, raw) in report.layers.iter_mut().zip(&totals[1..]) {
-        l.costs = to_t(raw).to_array();
+    for ((report, design), span) in reports.iter_mut().zip(designs).zip(spans) {
+        let totals = &totals[span];
+        let rules = crate::learn::rules::Rules::of(design, &crate::tokens::layer_facts(design));
+        let total = rules.apply(to_t(&totals[0]));
+        report.targets = round_targets(&total);
+        for (l, raw) in report.layers.iter_mut().zip(&totals[1..]) {
+            l.costs = to_t(raw).to_array();
+        }
+        let part = report.config.part.clone();
+        if let Some(old) = crate::estimate::fit_warning(&part, report.utilisation) {
+            report.warnings.retain(|w| *w != old);
+        }
+        report.utilisation = crate::estimate::utilisation_of(&part, &report.targets);
+        report
+            .warnings
+            .extend(crate::estimate::fit_warning(&part, report.utilisation));
+        if let Some((m, q)) = upper {
+            report.upper = m.upper(&to_t(&totals[0]), q).map(|u| UpperBound {
+                quantile: q,
+                targets: round_targets(&rules.apply(u)),
+            });
+        }
+        report.model = model_name.clone();
     }
-    let part = report.config.part.clone();
-    if let Some(old) = crate::estimate::fit_warning(&part, report.utilisation) {
-        report.warnings.retain(|w| *w != old);
-    }
-    report.utilisation = crate::estimate::utilisation_of(&part, &report.targets);
-    report
-        .warnings
-        .extend(crate::estimate::fit_warning(&part, report.utilisation));
-    if let Some((m, q)) = upper {
-        report.upper = m.upper(&to_t(&totals[0]), q).map(|u| UpperBound {
-            quantile: q,
-            targets: round_targets(&rules.apply(u)),
-        });
-    }
-    report.model = model_name;
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! fixed-point model (bit for bit what a board computes), or a board. One
 //! value that the tasks in the loop call, design after design.
 
-use crate::board::{fixed_point_report, FixedEngine, FixedEstimateError};
+use crate::board::{fixed_point_reports, FixedEngine, FixedEstimateError};
 use crate::design::Design;
 use crate::estimate::{estimate, EstimateReport};
 use crate::learn::surrogate::Surrogate;
@@ -40,15 +40,35 @@ impl Estimator {
 
     /// Estimates `d` (its own configuration).
     pub fn estimate(&mut self, d: &Design) -> Result<EstimateReport, FixedEstimateError> {
+        let mut r = self.estimate_many(std::slice::from_ref(d))?;
+        Ok(r.remove(0))
+    }
+
+    /// Estimates every design of `ds` (each in its own configuration); a
+    /// board gets them batched into as few requests as the protocol allows.
+    pub fn estimate_many(
+        &mut self,
+        ds: &[Design],
+    ) -> Result<Vec<EstimateReport>, FixedEstimateError> {
         let t = std::time::Instant::now();
-        let cfg = crate::design::config_of(d);
-        let mut r = estimate(&self.surrogate, d, &cfg, &self.name, None);
+        let mut reports: Vec<EstimateReport> = ds
+            .iter()
+            .map(|d| {
+                estimate(
+                    &self.surrogate,
+                    d,
+                    &crate::design::config_of(d),
+                    &self.name,
+                    None,
+                )
+            })
+            .collect();
         if let Some((bytes, engine)) = &mut self.fixed {
-            fixed_point_report(&mut r, d, bytes, engine, None)?;
+            fixed_point_reports(&mut reports, ds, bytes, engine, None)?;
         }
-        self.calls += 1;
+        self.calls += ds.len();
         self.seconds += t.elapsed().as_secs_f64();
-        Ok(r)
+        Ok(reports)
     }
 
     /// What answers, as reports name it.

@@ -29,6 +29,10 @@
 //!   accelerator with its C simulation.
 //! * [`board`]: an estimate report computed by the fixed-point model, on
 //!   a board or on the host's copy, and the board benchmark.
+//! * [`estimator`]: the estimator in the loop (float surrogate, host
+//!   fixed-point model or a board). [`explore`]: MetaML-Pro's
+//!   cross-stage exploration — flows of pipe tasks, the meta-model run
+//!   directory, grid/random/BO outer search, Pareto sets.
 //!
 //! The board client (link, requests, QEMU, estimates on the board) is the
 //! crate `zest-board`; the wire format is `zest-proto`.

@@ -213,7 +213,7 @@ fn bad_flows_and_cfg_keys_are_refused_naming_the_place() {
         ),
         (
             "cycle.yml",
-            "flow: a\nnodes:\n  - {name: in, task: source, next: [p]}\n  - {name: p, task: prune, next: [f]}\n  - {name: f, task: fork, next: [q, s]}\n  - {name: q, task: quantize, next: [p]}\n  - {name: s, task: scale, next: [j]}\n  - {name: j, task: join, next: [d]}\n  - {name: d, task: stop}\n",
+            "flow: a\nnodes:\n  - {name: in, task: source, next: [f]}\n  - {name: f, task: fork, next: [a, b, d]}\n  - {name: a, task: prune, next: [j]}\n  - {name: b, task: scale, next: [j]}\n  - {name: j, task: join, next: [x]}\n  - {name: x, task: quantize, next: [f]}\n  - {name: d, task: stop}\n",
             "cycle with no branch",
         ),
         (
@@ -298,5 +298,79 @@ fn a_fork_over_the_seven_orders_reduces_to_one_pareto_set() {
             let lt = (0..3).any(|k| fa[k].as_f64() < fb[k].as_f64());
             assert!(!(le && lt), "{a} dominates {b}");
         }
+    }
+}
+
+#[test]
+fn bottom_up_raises_the_tolerances_until_the_design_fits() {
+    // 30-64-64-2 at RF 1, Latency on the small xc7z010 (80 DSPs): at the
+    // grid's first point (every tolerance 0.1 %) nothing fits.
+    let dir = scratch("bottom-up");
+    let run = dir.join("run");
+    let out = run_ok(
+        &[
+            "explore",
+            "--data",
+            &dataset("breast_cancer.csv"),
+            "--hidden",
+            "64,64",
+            "--flow",
+            "bottom-up",
+            "--search",
+            "grid",
+            "--evaluations",
+            "1",
+            "--reuse-factors",
+            "1",
+            "--strategies",
+            "latency",
+            "--part",
+            "xc7z010clg400-1",
+            "--epochs",
+            "60",
+            "--no-plot",
+            "--json",
+            "--out",
+            run.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let (ok, text, err) = zest(&["explore", "show", run.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let v = json(&text);
+    let trace: Vec<String> = v["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["what"].as_str().unwrap().to_string())
+        .collect();
+    let raised = trace
+        .iter()
+        .filter(|t| t.contains("raise tolerances"))
+        .count();
+    assert!(raised >= 1, "{trace:#?}");
+    assert!(trace.last().unwrap().contains("Fits holds"), "{trace:#?}");
+    // Each round's hls entry: none fit until the last.
+    let models = v["models"].as_object().unwrap();
+    let fitting = models
+        .values()
+        .filter(|m| m["task"] == "hls")
+        .filter(|m| {
+            m["designs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["fits"] == true)
+        })
+        .count();
+    assert_eq!(fitting, 1);
+    assert_eq!(
+        models.values().filter(|m| m["task"] == "hls").count(),
+        raised + 1
+    );
+    let pareto = out["pareto"].as_array().unwrap();
+    assert_eq!(pareto.len(), 1);
+    for u in pareto[0]["utilisation"].as_array().unwrap() {
+        assert!(u.as_f64().unwrap() <= 80.0, "{}", pareto[0]);
     }
 }

@@ -366,3 +366,104 @@ fn model_replacement_and_refusals_leave_the_board_serving() {
         "refusals are answers, not rejected frames"
     );
 }
+
+/// `zest explore`'s arguments for a small run (breast cancer, 30-16-8-2,
+/// random search) into `out`.
+fn explore_args(out: &std::path::Path, evaluations: &str) -> Vec<String> {
+    let data = data_root().join("datasets/breast_cancer.csv");
+    [
+        "explore",
+        "--data",
+        data.to_str().expect("utf-8 path"),
+        "--hidden",
+        "16,8",
+        "--flow",
+        "pq",
+        "--search",
+        "random",
+        "--evaluations",
+        evaluations,
+        "--seed",
+        "2",
+        "--epochs",
+        "40",
+        "--reuse-factors",
+        "1,4",
+        "--no-plot",
+        "--json",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The designs of every evaluation in a run's log (no timings).
+fn explored_designs(run: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("log.jsonl"))
+        .expect("log")
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json line"))
+        .filter(|r| r["record"] == "eval")
+        .map(|r| serde_json::json!([r["point"], r["candidates"]]))
+        .collect()
+}
+
+#[test]
+fn explore_with_the_board_in_the_loop_gives_the_host_fixed_point_pareto_set_and_survives_a_dead_board(
+) {
+    let dir = std::env::temp_dir().join(format!("zest-explore-board-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (host_run, board_run) = (dir.join("host"), dir.join("board"));
+    let mut args = explore_args(&host_run, "3");
+    args.extend(["--estimator".to_string(), "fixed".to_string()]);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let host = zest_json(&a);
+
+    // The board answers the first evaluations, then stops answering.
+    let qemu = zest_e2e::boot("explore-board");
+    let port = qemu.port().to_string();
+    let mut args = explore_args(&board_run, "3");
+    args.extend(["--board".to_string(), port]);
+    let mut child = Command::new(zest_bin())
+        .args(&args)
+        .env("ZEST_DATA", data_root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run zest");
+    let log = board_run.join("log.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while std::fs::read_to_string(&log).map_or(0, |t| t.matches("\"record\":\"eval\"").count()) < 1
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no evaluation finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(qemu);
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the run went on without its board");
+    assert!(err.contains("--resume"), "{err}");
+
+    // A new board; the run continues from its log.
+    let qemu = zest_e2e::boot("explore-board-2");
+    let port = qemu.port().to_string();
+    let board = zest_json(&[
+        "explore",
+        "--resume",
+        board_run.to_str().expect("utf-8 path"),
+        "--board",
+        &port,
+        "--json",
+        "--no-plot",
+    ]);
+    assert_eq!(board["evaluations"], 3);
+    assert_eq!(board["pareto"], host["pareto"]);
+    assert_eq!(board["hypervolume"], host["hypervolume"]);
+    assert_eq!(explored_designs(&board_run), explored_designs(&host_run));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -189,7 +189,7 @@ fn estimate_run(
 }
 
 /// Builds the release `zest` binary and returns its path.
-fn release_zest() -> Result<std::path::PathBuf> {
+pub(crate) fn release_zest() -> Result<std::path::PathBuf> {
     crate::run(crate::cargo().args([
         "build",
         "--quiet",

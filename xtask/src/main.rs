@@ -13,6 +13,7 @@
 //! otherwise the exact command to run is printed.
 
 mod bench;
+mod bench_explore;
 mod setup;
 mod toolchain;
 
@@ -97,6 +98,20 @@ enum Cmd {
         /// Runs per project (the median is kept).
         #[arg(long, default_value_t = 11)]
         runs: usize,
+    },
+    /// Exploration benchmark: grid vs BO vs random search on the digits
+    /// MLP (feasible hypervolume, time, cache hits), evaluations/s with the
+    /// estimator on the host and on the board under QEMU, and a plot.
+    BenchExplore {
+        /// Search seeds for BO and random.
+        #[arg(long, default_value_t = 5)]
+        seeds: u64,
+        /// Where the run directories go (finished runs there are reused).
+        #[arg(long, default_value = "target/bench-explore")]
+        out: PathBuf,
+        /// Evaluations of the per-estimator runs.
+        #[arg(long, default_value_t = 6)]
+        board_evaluations: usize,
     },
     /// Link benchmark: echo RTT and payload bytes/s for 32 B and 512 B over
     /// QEMU's TCP and Unix-socket UART.
@@ -279,6 +294,11 @@ fn dispatch(command: Cmd) -> Result<()> {
         }
         Cmd::BenchEstimate { designs, json } => bench::estimates(designs, json.as_deref())?,
         Cmd::BenchProjects { runs } => bench::projects(runs)?,
+        Cmd::BenchExplore {
+            seeds,
+            out,
+            board_evaluations,
+        } => bench_explore::run(seeds, &out, board_evaluations)?,
     }
     Ok(())
 }

@@ -93,9 +93,13 @@ pub struct RunArgs {
     /// Evaluations [default: 23 for bo and random (MetaML-Pro's 1 + 2 + 20), every point for grid].
     #[arg(long)]
     pub evaluations: Option<usize>,
-    /// Seed of the split, training and search.
+    /// Seed of the split and of every training.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Seed of the search [default: --seed]. Runs that differ only here
+    /// explore the same problem (same split, same trainings).
+    #[arg(long)]
+    pub search_seed: Option<u64>,
     #[command(flatten)]
     pub hls: HlsArgs,
     /// Reuse factors every hls task estimates (HLS::reuse_factors).
@@ -230,13 +234,14 @@ fn show(run: &Path, all: bool, json: bool) -> anyhow::Result<()> {
         }));
     }
     println!(
-        "run {}: flow {}, search {}, {} of {} evaluations, seed {}, part {} (bound {:.0} %), accuracy floor {:.2} %",
+        "run {}: flow {}, search {}, {} of {} evaluations, seed {} (search {}), part {} (bound {:.0} %), accuracy floor {:.2} %",
         run.display(),
         summary.flow,
         summary.search,
         summary.evaluations,
         header.config.evaluations,
         header.config.seed,
+        header.config.search_seed,
         header.config.hls.part,
         100.0 * header.config.bound,
         100.0 * floor
@@ -461,6 +466,7 @@ impl RunArgs {
                 _ => 23,
             }),
             seed: self.seed,
+            search_seed: self.search_seed.unwrap_or(self.seed),
             data,
             label_column: self.label_column.clone(),
             val: self.val,
@@ -623,6 +629,7 @@ impl RunArgs {
                     bound: c.bound,
                     floor: 0.0,
                     fingerprint: fingerprint.clone(),
+                    baseline: c.baseline,
                 };
                 let e = Engine::source(&probe, &mut st, &net, c.baseline)?;
                 entries.insert(e.id.clone(), e.clone());
@@ -641,6 +648,7 @@ impl RunArgs {
             bound: c.bound,
             floor,
             fingerprint,
+            baseline: c.baseline,
         };
         let resumed_at = loaded.evaluations.len();
         let engine = Engine::new(ctx, st, entries, &mut estimator, source.id.clone());

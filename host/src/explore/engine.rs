@@ -52,6 +52,8 @@ pub struct Context<'a> {
     pub floor: f64,
     /// CRC of the run's configuration and data: part of every content id.
     pub fingerprint: String,
+    /// The baseline precision (a scaled network, retrained from scratch, starts again from it).
+    pub baseline: FixedType,
 }
 
 /// The flow runner and the model space.
@@ -369,11 +371,14 @@ impl<'a> Engine<'a> {
                     factor: num(&tcfg, "Scaling::factor"),
                 };
                 let (n, r) = auto_scale(&m.net, data, split, &sc, train, &mut |_| {});
+                // A retrained network does not inherit precisions QHS chose for another.
+                let precisions = if n.widths() == m.net.widths() {
+                    m.precisions.clone()
+                } else {
+                    Precisions::uniform(self.ctx.baseline, n.layers.len())
+                };
                 (
-                    Some(ModelFile {
-                        net: n,
-                        precisions: m.precisions.clone(),
-                    }),
+                    Some(ModelFile { net: n, precisions }),
                     format!("widths {:?} ({} trials)", r.widths, r.trials.len()),
                 )
             }
@@ -431,6 +436,8 @@ impl<'a> Engine<'a> {
                         .unwrap_or_default(),
                 )
             };
+            let mut knobs = Vec::new();
+            let mut designs = Vec::new();
             for &strategy in &strategies {
                 for &rf in &rfs {
                     let hls = HlsConfig {
@@ -438,18 +445,24 @@ impl<'a> Engine<'a> {
                         strategy,
                         ..self.ctx.hls.clone()
                     };
-                    let design =
-                        m.net
-                            .design_at(&format!("zest-explore-{id}-rf{rf}"), &m.precisions, &hls);
-                    let r = self
-                        .estimator
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .estimate(&design)
-                        .map_err(|err| failed(format!("estimate: {err}")))?;
-                    e.designs
-                        .push(self.candidate(&id, rf, strategy, e.fixed_test_accuracy, &r));
+                    designs.push(m.net.design_at(
+                        &format!("zest-explore-{id}-rf{rf}"),
+                        &m.precisions,
+                        &hls,
+                    ));
+                    knobs.push((rf, strategy));
                 }
+            }
+            // One batch: a board answers it in as few requests as the protocol allows.
+            let reports = self
+                .estimator
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .estimate_many(&designs)
+                .map_err(|err| failed(format!("estimate: {err}")))?;
+            for ((rf, strategy), r) in knobs.into_iter().zip(&reports) {
+                e.designs
+                    .push(self.candidate(&id, rf, strategy, e.fixed_test_accuracy, r));
             }
             let fit = e.designs.iter().filter(|c| c.fits).count();
             e.detail = format!(

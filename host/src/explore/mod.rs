@@ -115,8 +115,11 @@ pub struct ExploreConfig {
     pub search: SearchKind,
     /// Evaluations to run.
     pub evaluations: usize,
-    /// Seed of the split, training and search.
+    /// Seed of the split and of every training.
     pub seed: u64,
+    /// Seed of the search (random points, BO's starts and weights): runs
+    /// that differ only here explore the same problem.
+    pub search_seed: u64,
     /// The data file.
     pub data: PathBuf,
     /// Its label column.
@@ -541,7 +544,8 @@ pub fn run_search(
     progress: &mut dyn FnMut(&Evaluation, f64),
 ) -> Result<(), ExploreError> {
     while done.len() < config.evaluations {
-        let Some(point) = search::ask(config.search, &config.space, config.seed, done) else {
+        let Some(point) = search::ask(config.search, &config.space, config.search_seed, done)
+        else {
             break;
         };
         let e = engine.evaluate(config, done.len(), &point)?;
