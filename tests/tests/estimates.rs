@@ -426,7 +426,7 @@ fn explore_with_the_board_in_the_loop_gives_the_host_fixed_point_pareto_set_and_
     let port = qemu.port().to_string();
     let mut args = explore_args(&board_run, "3");
     args.extend(["--board".to_string(), port]);
-    let mut child = Command::new(zest_bin())
+    let child = Command::new(zest_bin())
         .args(&args)
         .env("ZEST_DATA", data_root())
         .stdout(std::process::Stdio::null())

@@ -353,7 +353,7 @@ pub fn builtin(name: &str) -> Option<Flow> {
     {
         return None;
     }
-    let first = format!("{}", &lower[..1]);
+    let first = lower[..1].to_string();
     let mut nodes = vec![node("in", Task::Source, &[&first])];
     nodes.extend(chain(&lower, "", "done"));
     nodes.push(node("done", Task::Stop, &[]));
