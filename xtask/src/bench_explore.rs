@@ -83,19 +83,19 @@ pub fn run(seeds: u64, out: &Path, board_evaluations: usize) -> Result<()> {
     let g = num(&grid, &["hypervolume"]);
     println!(
         "\n{:<8} {:>5} {:>6} {:>12} {:>8} {:>9} {:>10} {:>10}",
-        "search", "seed", "evals", "hypervolume", "of grid", "seconds", "tasks run", "cache hits"
+        "search", "seed", "evals", "hypervolume", "of grid", "eval. s", "tasks run", "cache hits"
     );
     let row = |name: &str, seed: &str, v: &serde_json::Value| {
         println!(
-            "{:<8} {:>5} {:>6} {:>12.4} {:>7.1}% {:>9.1} {:>10} {:>10}",
+            "{:<8} {:>5} {:>6.0} {:>12.4} {:>7.1}% {:>9.1} {:>10.0} {:>10.0}",
             name,
             seed,
-            v["evaluations"],
+            num(v, &["evaluations"]),
             num(v, &["hypervolume"]),
             100.0 * num(v, &["hypervolume"]) / g,
-            num(v, &["timing", "seconds"]),
-            v["tasks_run"],
-            v["cache_hits"]
+            num(v, &["evaluation_seconds"]),
+            num(v, &["tasks_run"]),
+            num(v, &["cache_hits"])
         );
     };
     row("grid", "-", &grid);
@@ -197,10 +197,10 @@ pub fn run(seeds: u64, out: &Path, board_evaluations: usize) -> Result<()> {
         let v = explore(&zest, &dir, &a)?;
         drop(qemu);
         println!(
-            "{:<34} {:>9.3} {:>10} {:>11.3} {:>12.0}",
+            "{:<38} {:>9.3} {:>10.0} {:>11.3} {:>12.0}",
             label,
             num(&v, &["evaluations"]) / num(&v, &["timing", "seconds"]),
-            v["timing"]["estimates"],
+            num(&v, &["timing", "estimates"]),
             num(&v, &["timing", "estimate_seconds"]),
             num(&v, &["timing", "estimates_per_second"])
         );

@@ -90,7 +90,8 @@ pub struct RunArgs {
     /// The search algorithm.
     #[arg(long, value_enum, default_value_t = SearchKind::Bo)]
     pub search: SearchKind,
-    /// Evaluations [default: 23 for bo and random (MetaML-Pro's 1 + 2 + 20), every point for grid].
+    /// Evaluations [default: 23 for bo and random (MetaML-Pro's 1 + 2 + 20),
+    /// every point for grid]. With --resume: carry the run on to this many.
     #[arg(long)]
     pub evaluations: Option<usize>,
     /// Seed of the split and of every training.
@@ -563,7 +564,16 @@ impl RunArgs {
                 (dir, header, store::Loaded::default(), st)
             }
         };
-        let c = header.config.clone();
+        let mut c = header.config.clone();
+        if let (Some(_), Some(n)) = (&self.resume, self.evaluations) {
+            // `--resume RUN --evaluations N`: carry a finished run on to N.
+            anyhow::ensure!(
+                n >= loaded.evaluations.len(),
+                "--evaluations {n}: the run has {} already",
+                loaded.evaluations.len()
+            );
+            c.evaluations = n;
+        }
         let data = read_data(&c.data, &c.label_column)?;
         let bytes = std::fs::read(&c.data).with_context(|| c.data.display().to_string())?;
         anyhow::ensure!(

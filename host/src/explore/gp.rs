@@ -4,11 +4,11 @@
 //! # Model
 //!
 //! ```text
-//! k(x, x') = (1 + √5 r + 5 r²/3) · exp(−√5 r)      Matérn ν = 5/2, r² = Σ_d ((x_d − x'_d)/ℓ_d)²
-//! y standardised; K + σ²I = L Lᵀ (Cholesky); one length ℓ_d per input
-//! dimension (ARD) for the first three, one shared by the rest, and σ²,
-//! chosen from a fixed grid by the log marginal likelihood
-//!   −½ yᵀ(K+σ²I)⁻¹y − Σ log Lᵢᵢ
+//! k(x, x') = (1 + √5 r + 5 r²/3) · exp(−√5 r)      Matérn ν = 5/2, r = ‖x − x'‖/ℓ
+//! y standardised; K + σ²I = L Lᵀ (Cholesky); ℓ (shared by every input:
+//! one length per input overfitted the few points BO has, measured on the
+//! digits grid) and σ² chosen from a fixed grid by the log marginal
+//! likelihood  −½ yᵀ(K+σ²I)⁻¹y − Σ log Lᵢᵢ
 //! μ(x) = k(x)ᵀ α,  s²(x) = 1 − ‖L⁻¹ k(x)‖²,  α = (K+σ²I)⁻¹ y
 //! EI(x) = (y* − μ) Φ(z) + s φ(z),  z = (y* − μ)/s   (minimisation)
 //! ```
@@ -26,7 +26,7 @@ pub struct Gp {
     x: Vec<Vec<f64>>,
     alpha: Vec<f64>,
     chol: Vec<Vec<f64>>,
-    length: Vec<f64>,
+    length: f64,
     mean: f64,
     scale: f64,
 }
@@ -36,39 +36,14 @@ fn matern52(r: f64) -> f64 {
     (1.0 + a + a * a / 3.0) * (-a).exp()
 }
 
-/// The scaled distance; `length[d]` for dimension d (the last entry for the rest).
-fn dist(a: &[f64], b: &[f64], length: &[f64]) -> f64 {
+/// The distance over the length scale.
+fn dist(a: &[f64], b: &[f64], length: f64) -> f64 {
     a.iter()
         .zip(b)
-        .enumerate()
-        .map(|(d, (x, y))| {
-            let l = length[d.min(length.len() - 1)];
-            ((x - y) / l).powi(2)
-        })
+        .map(|(x, y)| (x - y) * (x - y))
         .sum::<f64>()
         .sqrt()
-}
-
-/// The length-scale grid: every combination of `GRID` over the first
-/// `min(dims, 3)` dimensions (the rest share the third's).
-const GRID: [f64; 4] = [0.15, 0.35, 0.8, 2.0];
-
-fn length_grid(dims: usize) -> Vec<Vec<f64>> {
-    let k = dims.clamp(1, 3);
-    let mut out = vec![Vec::new()];
-    for _ in 0..k {
-        out = out
-            .into_iter()
-            .flat_map(|v| {
-                GRID.iter().map(move |l| {
-                    let mut w = v.clone();
-                    w.push(*l);
-                    w
-                })
-            })
-            .collect();
-    }
-    out
+        / length
 }
 
 /// Lower Cholesky factor of `a`, or `None` when it is not positive definite.
@@ -126,8 +101,8 @@ impl Gp {
         let scale = if sd > 1e-12 { sd } else { 1.0 };
         let ys: Vec<f64> = y.iter().map(|v| (v - mean) / scale).collect();
         let mut best: Option<(f64, Gp)> = None;
-        for length in length_grid(x[0].len()) {
-            for noise in [1e-6, 1e-2, 1e-1] {
+        for length in [0.1, 0.2, 0.35, 0.6, 1.0, 1.7] {
+            for noise in [1e-6, 1e-3, 1e-2, 1e-1] {
                 let k: Vec<Vec<f64>> = x
                     .iter()
                     .enumerate()
@@ -135,7 +110,7 @@ impl Gp {
                         x.iter()
                             .enumerate()
                             .map(|(j, b)| {
-                                matern52(dist(a, b, &length)) + if i == j { noise } else { 0.0 }
+                                matern52(dist(a, b, length)) + if i == j { noise } else { 0.0 }
                             })
                             .collect()
                     })
@@ -152,7 +127,7 @@ impl Gp {
                             x: x.to_vec(),
                             alpha,
                             chol: l,
-                            length: length.clone(),
+                            length,
                             mean,
                             scale,
                         },
@@ -168,7 +143,7 @@ impl Gp {
         let k: Vec<f64> = self
             .x
             .iter()
-            .map(|a| matern52(dist(a, x, &self.length)))
+            .map(|a| matern52(dist(a, x, self.length)))
             .collect();
         let mu: f64 = k.iter().zip(&self.alpha).map(|(a, b)| a * b).sum();
         let v = forward(&self.chol, &k);

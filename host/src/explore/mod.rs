@@ -410,6 +410,8 @@ pub struct Summary {
     pub feasible_designs: usize,
     /// Designs seen.
     pub designs: usize,
+    /// Seconds the evaluations took, summed (over every session of a resumed run).
+    pub evaluation_seconds: f64,
     /// Tasks taken from the model space / run, over all evaluations.
     pub cache_hits: usize,
     /// See `cache_hits`.
@@ -515,6 +517,7 @@ pub fn summarise(
             .map(|e| e.candidates.iter().filter(|c| c.feasible).count())
             .sum(),
         designs: evals.iter().map(|e| e.candidates.len()).sum(),
+        evaluation_seconds: evals.iter().map(|e| e.seconds).sum(),
         cache_hits: evals.iter().map(|e| e.cache_hits).sum(),
         tasks_run: evals.iter().map(|e| e.tasks_run).sum(),
         pareto: pareto_set(evals, entries),

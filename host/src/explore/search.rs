@@ -24,7 +24,10 @@
 //! * bo: MetaML-Pro's start (the probe 1 %/1 %/1 %, then 2 random
 //!   points), then ParEGO (Knowles 2006): a seeded random weight vector w
 //!   per iteration scalarises each design, g = max wᵢfᵢ + 0.05 Σ wᵢfᵢ over
-//!   the normalised objectives f ([`super::pareto`]); an infeasible design
+//!   its objectives ([`super::pareto`]) rescaled to [0, 1] by the range
+//!   the feasible designs so far span (without it the accuracy term,
+//!   spread over [0, 1] while DSP and LUT sit near 0, decides alone and
+//!   BO never looks for the cheapest designs); an infeasible design
 //!   scores 1.05 + its worst normalised violation (≤ 1) — MetaML-Pro's
 //!   −1000 penalty, made smooth enough for a GP; an evaluation scores its
 //!   best design; a Matérn-5/2 GP ([`super::gp`]) on the scores and
@@ -132,14 +135,17 @@ fn random_index(space: &Space, seed: u64, n: usize) -> usize {
     order[n % order.len()]
 }
 
-/// ParEGO score of one design's normalised objectives.
-pub fn scalarise(w: &[f64; 3], f: &[f64; 3], feasible: bool) -> f64 {
+/// ParEGO score of one design's objectives `f` (normalised to the
+/// reference point), rescaled by `lo..hi` (the feasible designs' range).
+pub fn scalarise(w: &[f64; 3], f: &[f64; 3], feasible: bool, lo: &[f64; 3], hi: &[f64; 3]) -> f64 {
     if !feasible {
         let worst = f.iter().map(|v| (v - 1.0).max(0.0)).fold(0.0, f64::max);
         return 1.05 + worst.min(1.0);
     }
-    let m = (0..3).map(|i| w[i] * f[i]).fold(0.0, f64::max);
-    m + 0.05 * (0..3).map(|i| w[i] * f[i]).sum::<f64>()
+    let g: [f64; 3] =
+        std::array::from_fn(|i| ((f[i] - lo[i]) / (hi[i] - lo[i]).max(1e-9)).clamp(0.0, 1.0));
+    let m = (0..3).map(|i| w[i] * g[i]).fold(0.0, f64::max);
+    m + 0.05 * (0..3).map(|i| w[i] * g[i]).sum::<f64>()
 }
 
 /// The next point to evaluate after `done` (None when the space is spent).
@@ -181,13 +187,27 @@ pub fn ask(kind: SearchKind, space: &Space, seed: u64, done: &[Evaluation]) -> O
             ];
             let total: f64 = raw.iter().sum();
             let w = raw.map(|v| v / total);
+            let (mut lo, mut hi) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
+            for c in done
+                .iter()
+                .flat_map(|e| &e.candidates)
+                .filter(|c| c.feasible)
+            {
+                for k in 0..3 {
+                    lo[k] = lo[k].min(c.objectives[k]);
+                    hi[k] = hi[k].max(c.objectives[k]);
+                }
+            }
+            if lo[0] > hi[0] {
+                (lo, hi) = ([0.0; 3], [1.0; 3]);
+            }
             let x: Vec<Vec<f64>> = done.iter().map(|e| space.features(&e.point)).collect();
             let y: Vec<f64> = done
                 .iter()
                 .map(|e| {
                     e.candidates
                         .iter()
-                        .map(|c| scalarise(&w, &c.objectives, c.feasible))
+                        .map(|c| scalarise(&w, &c.objectives, c.feasible, &lo, &hi))
                         .fold(2.05, f64::min)
                 })
                 .collect();
@@ -252,8 +272,18 @@ mod tests {
     #[test]
     fn infeasible_designs_score_worse_than_any_feasible_one() {
         let w = [0.2, 0.3, 0.5];
-        let worst_feasible = scalarise(&w, &[1.0, 1.0, 1.0], true);
-        assert!(scalarise(&w, &[0.1, 0.1, 1.01], false) > worst_feasible);
-        assert!(scalarise(&w, &[0.1, 0.1, 0.1], true) < worst_feasible);
+        let (lo, hi) = ([0.0; 3], [1.0; 3]);
+        let worst_feasible = scalarise(&w, &[1.0, 1.0, 1.0], true, &lo, &hi);
+        assert!(scalarise(&w, &[0.1, 0.1, 1.01], false, &lo, &hi) > worst_feasible);
+        assert!(scalarise(&w, &[0.1, 0.1, 0.1], true, &lo, &hi) < worst_feasible);
+        // Rescaling: a design at the low end of a narrow range scores 0 there.
+        let s = scalarise(
+            &[0.0, 1.0, 0.0],
+            &[0.5, 0.01, 0.5],
+            true,
+            &[0.0, 0.01, 0.0],
+            &[1.0, 0.02, 1.0],
+        );
+        assert!(s.abs() < 1e-12, "{s}");
     }
 }
