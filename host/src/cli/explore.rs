@@ -630,18 +630,7 @@ impl RunArgs {
                     data.n_features(),
                     data.classes.len()
                 );
-                let probe = Context {
-                    data: &data,
-                    split: &split,
-                    train: c.train.clone(),
-                    hls: c.hls.clone(),
-                    capacity,
-                    bound: c.bound,
-                    floor: 0.0,
-                    fingerprint: fingerprint.clone(),
-                    baseline: c.baseline,
-                };
-                let e = Engine::source(&probe, &mut st, &net, c.baseline)?;
+                let e = Engine::source(&data, &split, &fingerprint, &mut st, &net, c.baseline)?;
                 entries.insert(e.id.clone(), e.clone());
                 e
             }

@@ -106,6 +106,30 @@ fn num(c: &Cfg, k: &str) -> f64 {
     c.get(k).and_then(Value::as_f64).unwrap_or(0.0)
 }
 
+/// A network measured into an entry (id, task and designs left empty):
+/// widths, pruning, float and fixed-point accuracy, weight bits.
+fn measure(data: &Dataset, split: &Split, net: &Mlp, p: &Precisions) -> Entry {
+    Entry {
+        id: String::new(),
+        parents: Vec::new(),
+        task: String::new(),
+        node: String::new(),
+        cfg: Cfg::new(),
+        has_model: true,
+        model: String::new(),
+        members: Vec::new(),
+        widths: net.widths(),
+        pruning_rate: net.pruning_rate(),
+        float_val_accuracy: net.accuracy(data, &split.val),
+        float_test_accuracy: net.accuracy(data, &split.test),
+        fixed_test_accuracy: fixed_accuracy(net, p, data, &split.test).unwrap_or(0.0),
+        weight_bits: weight_bits(net, p),
+        detail: String::new(),
+        designs: Vec::new(),
+        seconds: 0.0,
+    }
+}
+
 impl<'a> Engine<'a> {
     /// An engine over `store`, with the entries already in it, whose source model is `root`.
     pub fn new(
@@ -189,28 +213,8 @@ impl<'a> Engine<'a> {
             .cloned()
     }
 
-    /// Measures a network into an entry (designs left empty).
     fn measure(&self, net: &Mlp, p: &Precisions) -> Entry {
-        let d = self.ctx.data;
-        Entry {
-            id: String::new(),
-            parents: Vec::new(),
-            task: String::new(),
-            node: String::new(),
-            cfg: Cfg::new(),
-            has_model: true,
-            model: String::new(),
-            members: Vec::new(),
-            widths: net.widths(),
-            pruning_rate: net.pruning_rate(),
-            float_val_accuracy: net.accuracy(d, &self.ctx.split.val),
-            float_test_accuracy: net.accuracy(d, &self.ctx.split.test),
-            fixed_test_accuracy: fixed_accuracy(net, p, d, &self.ctx.split.test).unwrap_or(0.0),
-            weight_bits: weight_bits(net, p),
-            detail: String::new(),
-            designs: Vec::new(),
-            seconds: 0.0,
-        }
+        measure(self.ctx.data, self.ctx.split, net, p)
     }
 
     fn put(&self, mut e: Entry, m: Option<ModelFile>) -> Result<String, ExploreError> {
@@ -235,38 +239,29 @@ impl<'a> Engine<'a> {
         Ok(id)
     }
 
-    /// The source entry for `net` at the uniform `baseline` (made once per run).
+    /// The source entry for `net` at the uniform `baseline` (made once per
+    /// run, before the accuracy floor that depends on it is known).
     pub fn source(
-        ctx: &Context,
+        data: &Dataset,
+        split: &Split,
+        fingerprint: &str,
         store: &mut Store,
         net: &Mlp,
         baseline: FixedType,
     ) -> Result<Entry, ExploreError> {
         let p = Precisions::uniform(baseline, net.layers.len());
         let json = serde_json::to_vec(net).unwrap_or_default();
-        let id = crc64(format!("{}|source|{}", ctx.fingerprint, crc64(&json)).as_bytes());
-        let d = ctx.data;
+        let id = crc64(format!("{fingerprint}|source|{}", crc64(&json)).as_bytes());
         let e = Entry {
             id: id.clone(),
-            parents: Vec::new(),
             task: "source".into(),
             node: "source".into(),
-            cfg: Cfg::new(),
-            has_model: true,
             model: id.clone(),
-            members: Vec::new(),
-            widths: net.widths(),
-            pruning_rate: net.pruning_rate(),
-            float_val_accuracy: net.accuracy(d, &ctx.split.val),
-            float_test_accuracy: net.accuracy(d, &ctx.split.test),
-            fixed_test_accuracy: fixed_accuracy(net, &p, d, &ctx.split.test).unwrap_or(0.0),
-            weight_bits: weight_bits(net, &p),
             detail: format!(
                 "the input network at {}",
                 crate::network::export::hls4ml_type(&baseline)
             ),
-            designs: Vec::new(),
-            seconds: 0.0,
+            ..measure(data, split, net, &p)
         };
         store.write_model(
             &id,

@@ -173,14 +173,17 @@ macro_rules! lines {
     }};
 }
 
-/// The legend box, lower left.
+/// The legend box, lower left (or where `$pos` says).
 macro_rules! legend {
     ($chart:expr, $err:ident) => {
+        legend!($chart, $err, SeriesLabelPosition::LowerLeft)
+    };
+    ($chart:expr, $err:ident, $pos:expr) => {
         $chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerLeft)
+            .position($pos)
             .draw()
             .map_err(|e| $err(&e))?
     };
@@ -391,13 +394,7 @@ pub fn write_explore_plot(
             }
         }
         if panel == 0 {
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::LowerRight)
-                .draw()
-                .map_err(|e| err(&e))?;
+            legend!(chart, err, SeriesLabelPosition::LowerRight);
         }
     }
     let n = runs
@@ -446,13 +443,7 @@ pub fn write_explore_plot(
             ))
             .legend(move |(x, y)| Circle::new((x, y), 4, color.filled()));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
-        .map_err(|e| err(&e))?;
+    legend!(chart, err, SeriesLabelPosition::LowerRight);
     root.present().map_err(|e| err(&e))?;
     Ok(())
 }
