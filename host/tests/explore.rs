@@ -374,3 +374,27 @@ fn bottom_up_raises_the_tolerances_until_the_design_fits() {
         assert!(u.as_f64().unwrap() <= 80.0, "{}", pareto[0]);
     }
 }
+
+#[test]
+fn the_order_can_be_a_variable_of_the_search() {
+    let dir = scratch("order-var");
+    let run = dir.join("run");
+    let mut args = small_run(&run, &[]);
+    let i = args.iter().position(|a| a == "--flow").unwrap();
+    args.drain(i..i + 2);
+    args.extend(["--orders".to_string(), "q,pq".to_string()]);
+    let out = run_ok(&args);
+    assert_eq!(out["evaluations"], 4);
+    let flows: Vec<String> = std::fs::read_to_string(run.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(json)
+        .filter(|r| r["record"] == "eval")
+        .map(|r| r["flow"].as_str().unwrap().to_string())
+        .collect();
+    assert!(flows.iter().all(|f| f == "q" || f == "pq"), "{flows:?}");
+    // A flow given with --orders is refused (each order is its own flow).
+    args.extend(["--flow".to_string(), "spq".to_string()]);
+    let (ok, _, err) = zest(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!ok && err.contains("leave --flow out"), "{err}");
+}

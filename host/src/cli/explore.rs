@@ -416,6 +416,10 @@ impl RunArgs {
                 orders.push(o.clone());
             }
         }
+        anyhow::ensure!(
+            orders.len() < 2 || self.flow.is_none(),
+            "--orders builds each order's own flow (the built-in one of that name): leave --flow out"
+        );
         let space = Space {
             orders: if orders.len() > 1 {
                 orders
@@ -539,19 +543,23 @@ impl RunArgs {
                     .out
                     .clone()
                     .unwrap_or_else(|| PathBuf::from("explore-run"));
+                let config = self.config()?;
                 if let Ok((h, _)) = store::read(&dir, false) {
+                    let flow = if h.config.space.orders.len() > 1 {
+                        h.config.space.orders.join(",")
+                    } else {
+                        h.config.flow.flow.clone()
+                    };
                     anyhow::bail!(ex::ExploreError::Mismatch {
                         dir: dir.clone(),
                         why: format!(
-                            "holds a run already (flow {}, search {}, {} evaluations asked): continue it with `zest explore --resume {}`, or choose another --out",
-                            h.config.flow.flow,
+                            "holds a run already (flow {flow}, search {}, {} evaluations asked): continue it with `zest explore --resume {}`, or choose another --out",
                             h.config.search.name(),
                             h.config.evaluations,
                             dir.display()
                         )
                     });
                 }
-                let config = self.config()?;
                 let bytes = std::fs::read(&config.data)
                     .with_context(|| config.data.display().to_string())?;
                 let header = Header {
