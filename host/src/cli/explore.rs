@@ -13,7 +13,7 @@ use zest::explore::search::{SearchKind, Space};
 use zest::explore::store::{self, Store};
 use zest::explore::{self as ex, ExploreConfig, Header, Summary};
 
-use super::optimize::{load_network, make_estimator, read_data, EstimatorKind};
+use super::optimize::{baseline_type, load_network, read_data, EstimatorArgs, SplitArgs};
 use super::render::print_json;
 use super::HlsArgs;
 
@@ -121,30 +121,10 @@ pub struct RunArgs {
     /// Extra CFG entries, KEY=VALUE (Pruning::beta=0.01, p@alpha=0.03; VALUE is YAML).
     #[arg(long = "cfg", value_name = "KEY=VALUE")]
     pub cfg: Vec<String>,
-    /// Validation fraction.
-    #[arg(long, default_value_t = 0.2)]
-    pub val: f64,
-    /// Test fraction.
-    #[arg(long, default_value_t = 0.2)]
-    pub test: f64,
-    /// Most epochs per training.
-    #[arg(long, default_value_t = zest::network::train::TrainOptions::default().max_epochs)]
-    pub epochs: usize,
-    /// Early-stopping patience.
-    #[arg(long, default_value_t = zest::network::train::TrainOptions::default().patience)]
-    pub patience: usize,
-    /// The estimator in the loop (a board answers as `fixed` does).
-    #[arg(long, value_enum, default_value_t = EstimatorKind::Host)]
-    pub estimator: EstimatorKind,
-    /// Ask a zest board (tcp:HOST:PORT, unix:PATH, a serial device).
-    #[arg(long, value_name = "PORT")]
-    pub board: Option<String>,
-    /// A surrogate written by `zest train` instead of the embedded one.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-    /// With --estimator fixed or --board: the fixed-point model file.
-    #[arg(long, value_name = "FILE")]
-    pub fixed_model: Option<PathBuf>,
+    #[command(flatten)]
+    pub split: SplitArgs,
+    #[command(flatten)]
+    pub estimator: EstimatorArgs,
     /// The run directory (log, models, Pareto set, exports, plots).
     #[arg(long, value_name = "RUN")]
     pub out: Option<PathBuf>,
@@ -451,16 +431,8 @@ impl RunArgs {
             "--bound {}: a fraction in (0, 1]",
             self.bound
         );
-        anyhow::ensure!(
-            self.val > 0.0 && self.test > 0.0 && self.val + self.test < 1.0,
-            "--val and --test are fractions with room left for training"
-        );
-        let p = hls.precision;
-        let baseline = if p.signed {
-            zest_fixed::FixedType::new(p.width.min(64) as u8, p.integer)
-        } else {
-            zest_fixed::FixedType::unsigned(p.width.min(64) as u8, p.integer)
-        };
+        self.split.check()?;
+        let baseline = baseline_type(hls.precision);
         let space_size = space.size();
         Ok(ExploreConfig {
             flow,
@@ -474,24 +446,19 @@ impl RunArgs {
             search_seed: self.search_seed.unwrap_or(self.seed),
             data,
             label_column: self.label_column.clone(),
-            val: self.val,
-            test: self.test,
+            val: self.split.val,
+            test: self.split.test,
             network: self.network.clone(),
             train_network: self.train,
             hidden: self.hidden.clone(),
-            train: zest::network::train::TrainOptions {
-                max_epochs: self.epochs,
-                patience: self.patience,
-                seed: self.seed,
-                ..Default::default()
-            },
+            train: self.split.train_options(self.seed),
             baseline,
             hls,
             cfg,
             bound: self.bound,
             accuracy_floor: self.accuracy_floor,
             max_loss: self.max_loss,
-            estimator: if self.board.is_some() || self.estimator == EstimatorKind::Fixed {
+            estimator: if self.estimator.is_fixed() {
                 "fixed".into()
             } else {
                 "float".into()
@@ -524,16 +491,14 @@ impl RunArgs {
                         }
                     );
                 }
-                let wants = if self.board.is_some() || self.estimator == EstimatorKind::Fixed {
-                    "fixed"
-                } else {
-                    "float"
-                };
+                // The fixed-point model (host or board) cannot continue a
+                // float-surrogate run: its estimates differ. Without flags,
+                // a run continues with its own estimator.
                 anyhow::ensure!(
-                    wants == header.config.estimator || (self.board.is_none() && self.estimator == EstimatorKind::Host && header.config.estimator == "fixed"),
+                    !(self.estimator.is_fixed() && header.config.estimator == "float"),
                     ex::ExploreError::Mismatch {
                         dir: dir.clone(),
-                        why: format!("a run with the {} estimator; resume it with the same (--estimator fixed or --board PORT for fixed)", header.config.estimator)
+                        why: "a run with the float surrogate in the loop: resume it without --estimator fixed or --board".into()
                     }
                 );
                 (dir.clone(), header, loaded, st)
@@ -597,17 +562,7 @@ impl RunArgs {
             }
         );
         let split = Split::stratified(&data, c.val, c.test, c.seed);
-        let kind = if c.estimator == "fixed" {
-            EstimatorKind::Fixed
-        } else {
-            EstimatorKind::Host
-        };
-        let mut estimator = make_estimator(
-            self.board.as_deref(),
-            kind,
-            self.model.as_deref(),
-            self.fixed_model.as_deref(),
-        )?;
+        let mut estimator = self.estimator.build(c.estimator == "fixed")?;
         let capacity = zest::part::capacity(&c.hls.part)
             .ok_or_else(|| ex::ExploreError::Part(c.hls.part.clone()))?;
         let fingerprint = c.fingerprint(&header.data_crc);

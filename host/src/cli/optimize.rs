@@ -71,30 +71,10 @@ pub struct OptimizeArgs {
     /// Seed of the split, initialisation and minibatch order.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Validation fraction of the stratified split.
-    #[arg(long, default_value_t = 0.2)]
-    pub val: f64,
-    /// Test fraction.
-    #[arg(long, default_value_t = 0.2)]
-    pub test: f64,
-    /// Most epochs per training.
-    #[arg(long, default_value_t = zest::network::train::TrainOptions::default().max_epochs)]
-    pub epochs: usize,
-    /// Early-stopping patience (epochs).
-    #[arg(long, default_value_t = zest::network::train::TrainOptions::default().patience)]
-    pub patience: usize,
-    /// The estimator in the loop.
-    #[arg(long, value_enum, default_value_t = EstimatorKind::Host)]
-    pub estimator: EstimatorKind,
-    /// Ask a zest board instead (tcp:HOST:PORT, unix:PATH, a serial device).
-    #[arg(long, value_name = "PORT")]
-    pub board: Option<String>,
-    /// A model written by `zest train` instead of the embedded one.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-    /// With --estimator fixed or --board: the fixed-point model file.
-    #[arg(long, value_name = "FILE")]
-    pub fixed_model: Option<PathBuf>,
+    #[command(flatten)]
+    pub split: SplitArgs,
+    #[command(flatten)]
+    pub estimator: EstimatorArgs,
     /// The design directory to write (model.onnx, hls4ml_config.yml,
     /// design.json, report.json, split.json: the sample indices of the
     /// train/validation/test split, optimize.png), atomically.
@@ -108,9 +88,94 @@ pub struct OptimizeArgs {
     pub json: bool,
 }
 
-/// The estimator in the loop: a board when `board` names one, else the
-/// host's fixed-point model or float surrogate.
-pub(super) fn make_estimator(
+/// The split and training flags `zest optimize` and `zest explore` share.
+#[derive(Args, Debug, Clone)]
+pub struct SplitArgs {
+    /// Validation fraction of the stratified split.
+    #[arg(long, default_value_t = 0.2)]
+    pub val: f64,
+    /// Test fraction.
+    #[arg(long, default_value_t = 0.2)]
+    pub test: f64,
+    /// Most epochs per training.
+    #[arg(long, default_value_t = zest::network::train::TrainOptions::default().max_epochs)]
+    pub epochs: usize,
+    /// Early-stopping patience (epochs).
+    #[arg(long, default_value_t = zest::network::train::TrainOptions::default().patience)]
+    pub patience: usize,
+}
+
+impl SplitArgs {
+    /// Refuses fractions that leave nothing to train on.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.val > 0.0 && self.test > 0.0 && self.val + self.test < 1.0,
+            "--val and --test are fractions with room left for training"
+        );
+        Ok(())
+    }
+
+    /// Training settings with `seed`.
+    pub fn train_options(&self, seed: u64) -> zest::network::train::TrainOptions {
+        zest::network::train::TrainOptions {
+            max_epochs: self.epochs,
+            patience: self.patience,
+            seed,
+            ..Default::default()
+        }
+    }
+}
+
+/// The estimator flags `zest optimize` and `zest explore` share.
+#[derive(Args, Debug, Clone)]
+pub struct EstimatorArgs {
+    /// The estimator in the loop (a board answers as `fixed` does).
+    #[arg(long, value_enum, default_value_t = EstimatorKind::Host)]
+    pub estimator: EstimatorKind,
+    /// Ask a zest board instead (tcp:HOST:PORT, unix:PATH, a serial device).
+    #[arg(long, value_name = "PORT")]
+    pub board: Option<String>,
+    /// A model written by `zest train` instead of the embedded one.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// With --estimator fixed or --board: the fixed-point model file.
+    #[arg(long, value_name = "FILE")]
+    pub fixed_model: Option<PathBuf>,
+}
+
+impl EstimatorArgs {
+    /// Whether the fixed-point model answers (on the host or a board).
+    pub fn is_fixed(&self) -> bool {
+        self.board.is_some() || self.estimator == EstimatorKind::Fixed
+    }
+
+    /// The estimator: a board when --board names one, else the host's
+    /// fixed-point model (`fixed`) or float surrogate.
+    pub fn build(&self, fixed: bool) -> anyhow::Result<zest::estimator::Estimator> {
+        let kind = if fixed {
+            EstimatorKind::Fixed
+        } else {
+            EstimatorKind::Host
+        };
+        make_estimator(
+            self.board.as_deref(),
+            kind,
+            self.model.as_deref(),
+            self.fixed_model.as_deref(),
+        )
+    }
+}
+
+/// The uniform `ap_fixed`/`ap_ufixed` of an hls4ml precision (the baseline).
+pub(super) fn baseline_type(p: zest::design::Precision) -> zest_fixed::FixedType {
+    if p.signed {
+        zest_fixed::FixedType::new(p.width.min(64) as u8, p.integer)
+    } else {
+        zest_fixed::FixedType::unsigned(p.width.min(64) as u8, p.integer)
+    }
+}
+
+fn make_estimator(
     board: Option<&str>,
     kind: EstimatorKind,
     model: Option<&std::path::Path>,
@@ -185,23 +250,10 @@ impl OptimizeArgs {
             .hls
             .overrides()?
             .over(&zest::design::HlsConfig::default())?;
-        let p = hls.precision;
-        let baseline = if p.signed {
-            zest_fixed::FixedType::new(p.width.min(64) as u8, p.integer)
-        } else {
-            zest_fixed::FixedType::unsigned(p.width.min(64) as u8, p.integer)
-        };
-        anyhow::ensure!(
-            self.val > 0.0 && self.test > 0.0 && self.val + self.test < 1.0,
-            "--val and --test are fractions with room left for training"
-        );
-        let split = Split::stratified(&data, self.val, self.test, self.seed);
-        let train = zest::network::train::TrainOptions {
-            max_epochs: self.epochs,
-            patience: self.patience,
-            seed: self.seed,
-            ..Default::default()
-        };
+        let baseline = baseline_type(hls.precision);
+        self.split.check()?;
+        let split = Split::stratified(&data, self.split.val, self.split.test, self.seed);
+        let train = self.split.train_options(self.seed);
         let cfg = OptimizeConfig {
             flow,
             prune: zest::network::prune::PruneConfig {
@@ -219,12 +271,7 @@ impl OptimizeArgs {
             baseline,
             hls,
         };
-        let mut estimator = make_estimator(
-            self.board.as_deref(),
-            self.estimator,
-            self.model.as_deref(),
-            self.fixed_model.as_deref(),
-        )?;
+        let mut estimator = self.estimator.build(self.estimator.is_fixed())?;
         let (given, widths) =
             load_network(self.network.as_deref(), self.train, &self.hidden, &data)?;
         let started = std::time::Instant::now();
