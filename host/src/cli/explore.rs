@@ -204,7 +204,14 @@ fn floor_of(c: &ExploreConfig, entries: &std::collections::HashMap<String, ex::E
 fn show(run: &Path, all: bool, json: bool) -> anyhow::Result<()> {
     let (header, loaded) = store::read(run, false)?;
     let floor = floor_of(&header.config, &loaded.entries);
-    let summary = ex::summarise(run, &header, floor, &loaded.evaluations, &loaded.entries);
+    let mut summary = ex::summarise(run, &header, floor, &loaded.evaluations, &loaded.entries);
+    // The exports a finished run wrote, in the same order.
+    for (k, d) in summary.pareto.iter_mut().enumerate() {
+        let rel = PathBuf::from("pareto").join(format!("{k:02}"));
+        if run.join(&rel).join("design.json").is_file() {
+            d.export = Some(rel);
+        }
+    }
     if json {
         return print_json(&serde_json::json!({
             "summary": summary,
