@@ -27,8 +27,9 @@ use crate::dataset::{Dataset, Split};
 use crate::design::{HlsConfig, Strategy};
 use crate::estimator::Estimator;
 use crate::network::fixed::Precisions;
+use crate::network::optimize::Metrics;
 use crate::network::prune::{auto_prune, PruneConfig};
-use crate::network::quantize::{fixed_accuracy, qhs, weight_bits, QuantizeConfig};
+use crate::network::quantize::{qhs, QuantizeConfig};
 use crate::network::scale::{auto_scale, ScaleConfig};
 use crate::network::train::TrainOptions;
 use crate::network::Mlp;
@@ -106,9 +107,10 @@ fn num(c: &Cfg, k: &str) -> f64 {
     c.get(k).and_then(Value::as_f64).unwrap_or(0.0)
 }
 
-/// A network measured into an entry (id, task and designs left empty):
-/// widths, pruning, float and fixed-point accuracy, weight bits.
+/// A network measured into an entry ([`Metrics`], the same as `zest
+/// optimize`'s rows; id, task and designs left empty).
 fn measure(data: &Dataset, split: &Split, net: &Mlp, p: &Precisions) -> Entry {
+    let m = Metrics::of(net, p, data, split);
     Entry {
         id: String::new(),
         parents: Vec::new(),
@@ -118,12 +120,12 @@ fn measure(data: &Dataset, split: &Split, net: &Mlp, p: &Precisions) -> Entry {
         has_model: true,
         model: String::new(),
         members: Vec::new(),
-        widths: net.widths(),
-        pruning_rate: net.pruning_rate(),
-        float_val_accuracy: net.accuracy(data, &split.val),
-        float_test_accuracy: net.accuracy(data, &split.test),
-        fixed_test_accuracy: fixed_accuracy(net, p, data, &split.test).unwrap_or(0.0),
-        weight_bits: weight_bits(net, p),
+        widths: m.widths,
+        pruning_rate: m.pruning_rate,
+        float_val_accuracy: m.float_val_accuracy,
+        float_test_accuracy: m.float_test_accuracy,
+        fixed_test_accuracy: m.fixed_test_accuracy,
+        weight_bits: m.weight_bits,
         detail: String::new(),
         designs: Vec::new(),
         seconds: 0.0,

@@ -279,6 +279,38 @@ pub struct Optimized {
     pub timing: Timing,
 }
 
+/// What a network is measured by after every step (of `zest optimize`,
+/// and of every task `zest explore` runs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    /// Layer widths.
+    pub widths: Vec<usize>,
+    /// Weights pruned, of all.
+    pub pruning_rate: f64,
+    /// Float accuracy, validation split.
+    pub float_val_accuracy: f64,
+    /// Float accuracy, test split.
+    pub float_test_accuracy: f64,
+    /// Fixed-point (hls4ml's arithmetic) accuracy at `p`, test split.
+    pub fixed_test_accuracy: f64,
+    /// Bits of the kept weights and biases at `p`.
+    pub weight_bits: u64,
+}
+
+impl Metrics {
+    /// Measures `net` at precisions `p` on `data` split by `split`.
+    pub fn of(net: &Mlp, p: &Precisions, data: &Dataset, split: &Split) -> Self {
+        Self {
+            widths: net.widths(),
+            pruning_rate: net.pruning_rate(),
+            float_val_accuracy: net.accuracy(data, &split.val),
+            float_test_accuracy: net.accuracy(data, &split.test),
+            fixed_test_accuracy: fixed_accuracy(net, p, data, &split.test).unwrap_or(0.0),
+            weight_bits: weight_bits(net, p),
+        }
+    }
+}
+
 struct Runner<'a> {
     data: &'a Dataset,
     split: &'a Split,
@@ -296,14 +328,15 @@ impl Runner<'_> {
     ) -> Result<StepRow, OptimizeError> {
         let design = net.design_at(&format!("zest-optimize-{name}"), p, &self.cfg.hls);
         let e = self.estimator.estimate(&design)?;
+        let m = Metrics::of(net, p, self.data, self.split);
         Ok(StepRow {
             name,
-            widths: net.widths(),
-            pruning_rate: net.pruning_rate(),
-            float_val_accuracy: net.accuracy(self.data, &self.split.val),
-            float_test_accuracy: net.accuracy(self.data, &self.split.test),
-            fixed_test_accuracy: fixed_accuracy(net, p, self.data, &self.split.test).unwrap_or(0.0),
-            weight_bits: weight_bits(net, p),
+            widths: m.widths,
+            pruning_rate: m.pruning_rate,
+            float_val_accuracy: m.float_val_accuracy,
+            float_test_accuracy: m.float_test_accuracy,
+            fixed_test_accuracy: m.fixed_test_accuracy,
+            weight_bits: m.weight_bits,
             precisions: p.clone(),
             estimate: e.targets,
             fits: e.utilisation.map(|u| u.iter().all(|v| *v <= 100.0)),
