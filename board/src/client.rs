@@ -50,6 +50,8 @@ pub struct BoardIdentity {
     pub model_id: Option<u64>,
     /// Largest frame the firmware accepts.
     pub max_frame_len: u32,
+    /// The links the firmware serves.
+    pub links: zest_proto::Links,
 }
 
 /// A decoded reply, owned.
@@ -94,6 +96,7 @@ impl Reply {
                 accelerator: id.accelerator,
                 model_id: id.model_id,
                 max_frame_len: id.max_frame_len,
+                links: id.links,
             }),
             Response::Echo(d) => Reply::Echo(d.to_vec()),
             Response::Stats(s) => Reply::Stats(s),

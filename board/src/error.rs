@@ -8,7 +8,7 @@ use zest_proto::{ModelFault, Refusal, RejectReason};
 #[derive(Debug, thiserror::Error)]
 pub enum BoardError {
     /// The `--port` argument could not be understood.
-    #[error("bad port {spec:?}: {why}. Use tcp:HOST:PORT, unix:PATH or a serial device such as /dev/ttyUSB1")]
+    #[error("bad port {spec:?}: {why}. Use udp:HOST:PORT, tcp:HOST:PORT, unix:PATH or a serial device such as /dev/ttyUSB1")]
     BadPort {
         /// What was given.
         spec: String,

@@ -1,7 +1,9 @@
-//! Where a board is, and the byte stream to it.
+//! Where a board is, and the link to it: a byte stream (UART, TCP, Unix
+//! socket) or UDP datagrams (one protocol frame each; a lost datagram is a
+//! missing reply, which the client's `seq` and retries already handle).
 
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -19,6 +21,8 @@ pub enum PortSpec {
     Tcp(String),
     /// `unix:PATH`: QEMU's UART0 as a Unix socket (fastest under QEMU).
     Unix(PathBuf),
+    /// `udp:HOST:PORT`: the board's Ethernet (GEM0), or QEMU's forward to it.
+    Udp(String),
     /// A serial device such as `/dev/ttyUSB1` (a PYNQ-Z2's USB-UART).
     Serial(PathBuf),
 }
@@ -31,14 +35,20 @@ impl FromStr for PortSpec {
             spec: s.to_string(),
             why: why.to_string(),
         };
-        if let Some(addr) = s.strip_prefix("tcp:") {
+        let host_port = |addr: &str| -> Result<String> {
             let (host, port) = addr.rsplit_once(':').ok_or_else(|| bad("missing :PORT"))?;
             if host.is_empty() {
                 return Err(bad("missing host"));
             }
-            port.parse::<u16>()
-                .map_err(|_| bad("port is not a number in 1..65535"))?;
-            Ok(PortSpec::Tcp(addr.to_string()))
+            match port.parse::<u16>() {
+                Ok(p) if p > 0 => Ok(addr.to_string()),
+                _ => Err(bad("port is not a number in 1..65535")),
+            }
+        };
+        if let Some(addr) = s.strip_prefix("tcp:") {
+            Ok(PortSpec::Tcp(host_port(addr)?))
+        } else if let Some(addr) = s.strip_prefix("udp:") {
+            Ok(PortSpec::Udp(host_port(addr)?))
         } else if let Some(path) = s.strip_prefix("unix:") {
             if path.is_empty() {
                 return Err(bad("missing socket path"));
@@ -47,7 +57,7 @@ impl FromStr for PortSpec {
         } else if s.starts_with('/') || s.starts_with('.') {
             Ok(PortSpec::Serial(PathBuf::from(s)))
         } else {
-            Err(bad("not a tcp:, unix: or device path"))
+            Err(bad("not a tcp:, udp:, unix: or device path"))
         }
     }
 }
@@ -57,6 +67,7 @@ impl std::fmt::Display for PortSpec {
         match self {
             PortSpec::Tcp(a) => write!(f, "tcp:{a}"),
             PortSpec::Unix(p) => write!(f, "unix:{}", p.display()),
+            PortSpec::Udp(a) => write!(f, "udp:{a}"),
             PortSpec::Serial(p) => write!(f, "{}", p.display()),
         }
     }
@@ -68,6 +79,9 @@ pub enum Link {
     Tcp(TcpStream),
     /// Unix socket.
     Unix(UnixStream),
+    /// UDP socket connected to the board: each write is one datagram, each
+    /// read one datagram.
+    Udp(UdpSocket),
     /// Serial device at [`BAUD`].
     Serial(Box<dyn serialport::SerialPort>),
 }
@@ -104,6 +118,20 @@ impl Link {
                     .map_err(|e| io_err("connect", e))?;
                 Ok(Link::Unix(stream))
             }
+            PortSpec::Udp(addr) => {
+                let peer = addr
+                    .to_socket_addrs()
+                    .map_err(|e| io_err("resolve address", e))?
+                    .next()
+                    .ok_or_else(|| io_err("resolve address", io::ErrorKind::NotFound.into()))?;
+                let local: SocketAddr = match peer {
+                    SocketAddr::V4(_) => ([0, 0, 0, 0], 0).into(),
+                    SocketAddr::V6(_) => ([0u16; 8], 0).into(),
+                };
+                let sock = UdpSocket::bind(local).map_err(|e| io_err("bind", e))?;
+                sock.connect(peer).map_err(|e| io_err("connect", e))?;
+                Ok(Link::Udp(sock))
+            }
             PortSpec::Serial(path) => {
                 let dev = serialport::new(path.to_string_lossy(), BAUD)
                     .data_bits(serialport::DataBits::Eight)
@@ -127,6 +155,7 @@ impl Link {
         match self {
             Link::Tcp(s) => s.set_read_timeout(Some(t)),
             Link::Unix(s) => s.set_read_timeout(Some(t)),
+            Link::Udp(s) => s.set_read_timeout(Some(t)),
             Link::Serial(s) => s.set_timeout(t).map_err(io::Error::from),
         }
     }
@@ -151,6 +180,16 @@ impl Read for Link {
         match self {
             Link::Tcp(s) => s.read(buf),
             Link::Unix(s) => s.read(buf),
+            Link::Udp(s) => match s.recv(buf) {
+                // An ICMP "port unreachable" for an earlier datagram (a board
+                // still booting, a forward not yet up): no reply, not a dead
+                // link. The client's timeout and retries decide.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    std::thread::sleep(Duration::from_millis(5));
+                    Err(io::ErrorKind::WouldBlock.into())
+                }
+                r => r,
+            },
             Link::Serial(s) => s.read(buf),
         }
     }
@@ -161,6 +200,10 @@ impl Write for Link {
         match self {
             Link::Tcp(s) => s.write(buf),
             Link::Unix(s) => s.write(buf),
+            Link::Udp(s) => match s.send(buf) {
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => Ok(buf.len()),
+                r => r,
+            },
             Link::Serial(s) => s.write(buf),
         }
     }
@@ -169,6 +212,7 @@ impl Write for Link {
         match self {
             Link::Tcp(s) => s.flush(),
             Link::Unix(s) => s.flush(),
+            Link::Udp(_) => Ok(()),
             Link::Serial(s) => s.flush(),
         }
     }
@@ -189,6 +233,17 @@ mod tests {
             PortSpec::Unix("/tmp/u.sock".into())
         );
         assert_eq!(
+            "udp:127.0.0.1:7777".parse::<PortSpec>().unwrap(),
+            PortSpec::Udp("127.0.0.1:7777".into())
+        );
+        assert_eq!(
+            "udp:127.0.0.1:7777"
+                .parse::<PortSpec>()
+                .unwrap()
+                .to_string(),
+            "udp:127.0.0.1:7777"
+        );
+        assert_eq!(
             "/dev/ttyUSB1".parse::<PortSpec>().unwrap(),
             PortSpec::Serial("/dev/ttyUSB1".into())
         );
@@ -196,6 +251,9 @@ mod tests {
             "tcp:127.0.0.1",
             "tcp::80",
             "tcp:h:99999",
+            "udp:h",
+            "udp::7777",
+            "udp:h:0",
             "unix:",
             "COM3",
             "",

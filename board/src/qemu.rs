@@ -2,13 +2,16 @@
 //!
 //! UART0 (the protocol) becomes a TCP server (`nodelay=on`: without it
 //! every round trip costs ~44 ms of Nagle delay) or a Unix socket; UART1
-//! (the log) goes to a file. QEMU waits for the first client before it
-//! starts the CPU, so no output is lost. [`Qemu`] kills and reaps QEMU when
+//! (the log) goes to a file. GEM0 sits on QEMU's user network with a free
+//! UDP port on 127.0.0.1 forwarded to the firmware's endpoint
+//! ([`zest_proto::DEFAULT_UDP_ENDPOINT`]): [`Qemu::udp_port`]. QEMU waits
+//! for the first client on UART0 before it starts the CPU, so no output is
+//! lost (connect to UART0 before expecting UDP answers). [`Qemu`] kills and reaps QEMU when
 //! dropped, and QEMU also gets SIGKILL if the process that started it dies
 //! (PR_SET_PDEATHSIG), so no QEMU is ever left running.
 
 use std::fs::File;
-use std::net::TcpListener;
+use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -47,6 +50,7 @@ pub struct QemuConfig {
 pub struct Qemu {
     child: Child,
     port: PortSpec,
+    udp: PortSpec,
     log: PathBuf,
     stderr: PathBuf,
 }
@@ -58,6 +62,15 @@ pub fn free_tcp_port() -> Result<u16> {
     l.local_addr()
         .map(|a| a.port())
         .map_err(|e| BoardError::Qemu(format!("find a free port: {e}")))
+}
+
+/// A UDP port on 127.0.0.1 that was free a moment ago.
+pub fn free_udp_port() -> Result<u16> {
+    let s = UdpSocket::bind("127.0.0.1:0")
+        .map_err(|e| BoardError::Qemu(format!("find a free UDP port: {e}")))?;
+    s.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| BoardError::Qemu(format!("find a free UDP port: {e}")))
 }
 
 impl Qemu {
@@ -91,11 +104,19 @@ impl Qemu {
         let stderr_path = sibling(&cfg.log, ".qemu");
         let stderr = File::create(&stderr_path)
             .map_err(|e| BoardError::Qemu(format!("create {}: {e}", stderr_path.display())))?;
+        let udp_port = free_udp_port()?;
+        let guest = zest_proto::DEFAULT_UDP_ENDPOINT;
+        let nic = format!(
+            "user,model=cadence_gem,hostfwd=udp:127.0.0.1:{udp_port}-{}:{}",
+            Ipv4Addr::from(guest.addr),
+            guest.port
+        );
         let mut cmd = Command::new(QEMU);
         cmd.args(["-M", "xilinx-zynq-a9", "-m", "512M"])
             .args(["-display", "none", "-monitor", "none", "-nodefaults"])
             .args(["-serial", &chardev])
             .args(["-serial", &format!("file:{}", cfg.log.display())])
+            .args(["-nic", &nic])
             .arg("-kernel")
             .arg(&cfg.elf)
             .stdin(Stdio::null())
@@ -122,6 +143,7 @@ impl Qemu {
         Ok(Qemu {
             child,
             port: port.clone(),
+            udp: PortSpec::Udp(format!("127.0.0.1:{udp_port}")),
             log: cfg.log.clone(),
             stderr: stderr_path,
         })
@@ -130,6 +152,12 @@ impl Qemu {
     /// Where the protocol UART listens.
     pub fn port(&self) -> &PortSpec {
         &self.port
+    }
+
+    /// Where the firmware's UDP endpoint is forwarded to on the host
+    /// (answers once the CPU runs, i.e. after a client connected to UART0).
+    pub fn udp_port(&self) -> &PortSpec {
+        &self.udp
     }
 
     /// QEMU's process id.

@@ -2,8 +2,8 @@
 //!
 //! Bare metal, one core, polled I/O, MMU and caches off. aarch32-rt brings
 //! up stacks, VFP and `.bss`; [`_start`] below first puts the CPU in a known
-//! state (MMU/caches off, vectors at our table). UART0 serves the zest wire
-//! protocol ([`zest_proto`]); UART1 carries a text log. Every exception and
+//! state (MMU/caches off, vectors at our table). UART0 and UDP over GEM0
+//! serve the zest wire protocol ([`zest_proto`]); UART1 carries a text log. Every exception and
 //! panic is reported on the log UART, then the system resets.
 #![no_std]
 #![no_main]
@@ -11,9 +11,11 @@
 mod accel;
 mod board;
 mod estimate;
+mod gem;
 mod log;
 mod mmio;
 mod model;
+mod net;
 mod pl;
 mod serve;
 mod timer;
@@ -64,7 +66,23 @@ fn main() -> ! {
     // SAFETY: UART0 is the protocol UART and this is its only handle.
     let mut uart0 = unsafe { uart::Uart::new(uart::UART0_BASE) };
     uart0.init();
-    serve::run(&mut uart0, &mut uptime)
+    let net = start_net(&mut uptime);
+    serve::run(&mut uart0, &mut uptime, Some(net))
+}
+
+/// Brings GEM0 and the network stack up. On a board the PHY is negotiated
+/// first (bounded wait); with no link the stack still starts, at 100 Mb/s
+/// full duplex, and UART keeps serving whatever the cable does.
+fn start_net(uptime: &mut timer::Uptime) -> net::Net {
+    #[cfg(not(feature = "qemu"))]
+    match gem::phy_up(uptime, 5_000) {
+        Some(mbps) => log!("eth: PHY link up at {mbps} Mb/s"),
+        None => log!("eth: no PHY link within 5 s; UDP may not be reachable"),
+    }
+    let now_ms = (uptime.ticks() / u64::from(timer::TICK_HZ / 1000)) as i64;
+    let net = net::Net::start(now_ms);
+    log!("eth: GEM0 up, {}", net::ENDPOINT);
+    net
 }
 
 fn fatal(what: &str, pc: usize, fault: Option<(u32, u32)>) -> ! {

@@ -1,14 +1,22 @@
-//! The request loop: bytes in from the protocol UART, frames decoded,
-//! requests answered, every rejected frame answered with its reason and
-//! counted. Nothing a peer sends can make it panic or stop serving.
+//! The request loop: bytes in from the protocol UART and datagrams in from
+//! UDP, frames decoded, requests answered on the link they came from, every
+//! rejected frame answered with its reason and counted. Nothing a peer
+//! sends on either link can make it panic or stop serving the other.
+//!
+//! On UDP each datagram is decoded on its own: it is fed to the decoder and
+//! followed by a delimiter, so a datagram that lost its end is rejected
+//! (bad CRC) rather than glued to the next one. Several frames in one
+//! datagram are answered one datagram each.
 
 use embedded_io::{Read, ReadReady, Write};
 use zest_proto::{
-    encode_frame, Estimates, Feed, FrameDecoder, Identity, RejectCounts, RejectReason, Request,
-    Response, Stats, ENCODED_BUF_LEN, MAX_FRAME_LEN, MAX_MODEL_LEN, PROTOCOL_VERSION,
+    encode_frame, Estimates, Feed, FrameDecoder, Identity, Links, RejectCounts, RejectReason,
+    Request, Response, Stats, ENCODED_BUF_LEN, FRAME_DELIMITER, MAX_FRAME_LEN, MAX_MODEL_LEN,
+    PROTOCOL_VERSION,
 };
 
-use crate::{accel, board, estimate, model, pl, timer};
+use crate::net::{Datagram, Net};
+use crate::{accel, board, estimate, model, net, pl, timer};
 
 /// Firmware version reported by `Identify`.
 const FIRMWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -24,6 +32,7 @@ struct Board {
     probe: pl::Probe,
     models: model::Store,
     accel: Option<accel::Accel>,
+    links: Links,
     out: [u8; estimate::OUT_LEN],
 }
 
@@ -42,6 +51,7 @@ impl Board {
                 accelerator: self.probe.accelerator,
                 model_id: self.models.active_id(),
                 max_frame_len: MAX_FRAME_LEN as u32,
+                links: self.links,
             }),
             Request::Echo(data) => Response::Echo(data),
             Request::Stats => Response::Stats(Stats {
@@ -80,10 +90,11 @@ impl Board {
 /// The upload buffer (a model received over the wire lives here).
 static mut UPLOAD: [u8; MAX_MODEL_LEN] = [0; MAX_MODEL_LEN];
 
-/// Encodes one reply into a stack buffer and sends it. Every reply mirrors a
-/// request that fitted one frame, so encoding cannot fail; if it ever did,
-/// the host gets `Rejected(Undecodable)` rather than silence.
-fn reply<W: Write>(uart: &mut W, seq: u16, response: &Response<'_>) {
+/// Encodes one reply into a stack buffer and hands it to `emit`. Every
+/// reply mirrors a request that fitted one frame, so encoding cannot fail;
+/// if it ever did, the host gets `Rejected(Undecodable)` rather than
+/// silence.
+fn reply(seq: u16, response: &Response<'_>, emit: &mut impl FnMut(&[u8])) {
     let mut tx = [0u8; ENCODED_BUF_LEN];
     let n = match encode_frame(seq, response, &mut tx) {
         Ok(n) => n,
@@ -93,12 +104,84 @@ fn reply<W: Write>(uart: &mut W, seq: u16, response: &Response<'_>) {
             encode_frame(seq, &fallback, &mut tx).unwrap_or(0)
         }
     };
-    // The UART's error type is Infallible.
-    let _ = uart.write_all(&tx[..n]);
+    emit(&tx[..n]);
 }
 
-/// Serves requests on `uart` forever.
-pub fn run<U: Read + ReadReady + Write>(uart: &mut U, uptime: &mut timer::Uptime) -> ! {
+/// Feeds `bytes` to `decoder`, answers every frame they complete (a reply
+/// each, through `emit`) and counts every rejected one.
+fn serve_bytes(
+    board: &mut Board,
+    decoder: &mut FrameDecoder<ENCODED_BUF_LEN>,
+    mut bytes: &[u8],
+    uptime: &mut timer::Uptime,
+    emit: &mut impl FnMut(&[u8]),
+) {
+    while let Feed::Frame { result, rest } = decoder.feed(bytes) {
+        match result.and_then(|frame| frame.decode::<Request>().map(|r| (frame.seq, r))) {
+            Ok((seq, request)) => {
+                let response = board.answer(request, uptime);
+                reply(seq, &response, emit);
+            }
+            Err(err) => {
+                let reason = err.error.reason();
+                board.rejected.record(reason);
+                let seq = err.seq.unwrap_or(UNATTRIBUTED_SEQ);
+                reply(seq, &Response::Rejected(reason), emit);
+            }
+        }
+        bytes = rest;
+    }
+}
+
+/// Milliseconds since start, smoltcp's clock.
+fn millis(uptime: &mut timer::Uptime) -> i64 {
+    (uptime.ticks() / u64::from(timer::TICK_HZ / 1000)) as i64
+}
+
+/// Answers every datagram waiting on the UDP socket.
+fn serve_udp(
+    board: &mut Board,
+    net: &mut Net,
+    decoder: &mut FrameDecoder<ENCODED_BUF_LEN>,
+    uptime: &mut timer::Uptime,
+) {
+    // A host frame is preceded by one delimiter.
+    let mut rx = [0u8; ENCODED_BUF_LEN + 1];
+    let now = millis(uptime);
+    net.poll(now);
+    while let Some(datagram) = net.receive(&mut rx) {
+        let now = millis(uptime);
+        let from = from_of(&datagram);
+        let mut emit = |bytes: &[u8]| {
+            net.send(bytes, from, now);
+        };
+        match datagram {
+            Datagram::Fits { len, .. } => {
+                serve_bytes(board, decoder, &rx[..len], uptime, &mut emit);
+                serve_bytes(board, decoder, &[FRAME_DELIMITER], uptime, &mut emit);
+            }
+            Datagram::TooLong { .. } => {
+                board.rejected.record(RejectReason::FrameTooLong);
+                let response = Response::Rejected(RejectReason::FrameTooLong);
+                reply(UNATTRIBUTED_SEQ, &response, &mut emit);
+            }
+        }
+        net.poll(millis(uptime));
+    }
+}
+
+fn from_of(d: &Datagram) -> smoltcp::socket::udp::UdpMetadata {
+    match d {
+        Datagram::Fits { from, .. } | Datagram::TooLong { from } => *from,
+    }
+}
+
+/// Serves requests on `uart`, and on UDP when `net` is up, forever.
+pub fn run<U: Read + ReadReady + Write>(
+    uart: &mut U,
+    uptime: &mut timer::Uptime,
+    mut net: Option<Net>,
+) -> ! {
     let probe = pl::probe();
     crate::log!(
         "pl: configured={} id={:#010x} accelerator={:?}",
@@ -117,12 +200,25 @@ pub fn run<U: Read + ReadReady + Write>(uart: &mut U, uptime: &mut timer::Uptime
         accel: accel::Accel::from_probe(probe.accelerator),
         probe,
         models,
+        links: Links {
+            uart: true,
+            udp: net.as_ref().map(|_| net::ENDPOINT),
+        },
         out: [0; estimate::OUT_LEN],
     };
-    let mut decoder = FrameDecoder::<ENCODED_BUF_LEN>::new();
+    let mut uart_decoder = FrameDecoder::<ENCODED_BUF_LEN>::new();
+    let mut udp_decoder = FrameDecoder::<ENCODED_BUF_LEN>::new();
     let mut chunk = [0u8; 64];
-    crate::log!("serving zest protocol v{PROTOCOL_VERSION} on UART0");
+    match board.links.udp {
+        Some(udp) => {
+            crate::log!("serving zest protocol v{PROTOCOL_VERSION} on UART0 and UDP {udp}")
+        }
+        None => crate::log!("serving zest protocol v{PROTOCOL_VERSION} on UART0"),
+    }
     loop {
+        if let Some(net) = net.as_mut() {
+            serve_udp(&mut board, net, &mut udp_decoder, uptime);
+        }
         uptime.ticks();
         if !matches!(uart.read_ready(), Ok(true)) {
             continue;
@@ -130,21 +226,16 @@ pub fn run<U: Read + ReadReady + Write>(uart: &mut U, uptime: &mut timer::Uptime
         let Ok(n) = uart.read(&mut chunk) else {
             continue;
         };
-        let mut window = &chunk[..n];
-        while let Feed::Frame { result, rest } = decoder.feed(window) {
-            match result.and_then(|frame| frame.decode::<Request>().map(|r| (frame.seq, r))) {
-                Ok((seq, request)) => {
-                    let response = board.answer(request, uptime);
-                    reply(uart, seq, &response);
-                }
-                Err(err) => {
-                    let reason = err.error.reason();
-                    board.rejected.record(reason);
-                    let seq = err.seq.unwrap_or(UNATTRIBUTED_SEQ);
-                    reply(uart, seq, &Response::Rejected(reason));
-                }
-            }
-            window = rest;
-        }
+        // The UART's error type is Infallible.
+        let mut emit = |bytes: &[u8]| {
+            let _ = uart.write_all(bytes);
+        };
+        serve_bytes(
+            &mut board,
+            &mut uart_decoder,
+            &chunk[..n],
+            uptime,
+            &mut emit,
+        );
     }
 }

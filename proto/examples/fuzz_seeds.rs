@@ -52,6 +52,14 @@ fn main() -> std::io::Result<()> {
                     accelerator: Some(1),
                     model_id: Some(0x1234_5678_9abc_def0),
                     max_frame_len: MAX_FRAME_LEN as u32,
+                    links: zest_proto::Links {
+                        uart: true,
+                        udp: Some(zest_proto::UdpEndpoint {
+                            addr: [10, 0, 2, 15],
+                            prefix_len: 24,
+                            port: 7777,
+                        }),
+                    },
                 }),
             ),
         ),

@@ -37,14 +37,27 @@ pub use frame::{
 };
 pub use message::totals;
 pub use message::{
-    Engine, EstimateRequest, Estimates, Identity, ModelFault, ModelSource, ModelStatus, Refusal,
-    RejectCounts, RejectReason, Request, Response, Stats, Target, MAX_CHUNK_LEN,
-    MAX_DESIGNS_PER_REQUEST, MAX_ECHO_LEN, MAX_MODEL_LEN, N_TARGETS,
+    Engine, EstimateRequest, Estimates, Identity, Links, ModelFault, ModelSource, ModelStatus,
+    Refusal, RejectCounts, RejectReason, Request, Response, Stats, Target, UdpEndpoint,
+    MAX_CHUNK_LEN, MAX_DESIGNS_PER_REQUEST, MAX_ECHO_LEN, MAX_MODEL_LEN, N_TARGETS,
 };
 
 /// Version of the wire protocol spoken by this crate. Bumped on any change to
 /// the frame layout or to the meaning of an existing message.
-pub const PROTOCOL_VERSION: u8 = 2;
+pub const PROTOCOL_VERSION: u8 = 3;
+
+/// The UDP endpoint a board serves unless its build overrides it (the
+/// firmware's `ZEST_NET_ADDR`/`ZEST_NET_PORT`): QEMU's user-network guest
+/// address, which is what `qemu-system-arm -nic user,hostfwd=…` forwards to.
+pub const DEFAULT_UDP_ENDPOINT: UdpEndpoint = UdpEndpoint {
+    addr: [10, 0, 2, 15],
+    prefix_len: 24,
+    port: 7777,
+};
+
+/// The default gateway a board uses unless its build overrides it
+/// (`ZEST_NET_GATEWAY`): QEMU's user-network host.
+pub const DEFAULT_GATEWAY: [u8; 4] = [10, 0, 2, 2];
 
 /// Frame delimiter: the only place a 0x00 byte appears on the wire.
 pub const FRAME_DELIMITER: u8 = 0x00;

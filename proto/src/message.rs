@@ -281,6 +281,37 @@ pub struct Identity<'a> {
     pub model_id: Option<u64>,
     /// Largest decoded frame the firmware accepts ([`crate::MAX_FRAME_LEN`]).
     pub max_frame_len: u32,
+    /// The links the firmware serves this protocol on.
+    pub links: Links,
+}
+
+/// The links a board serves the protocol on: the same frames, versions and
+/// replies on each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Links {
+    /// UART0 (the PYNQ-Z2's USB-UART; QEMU's first `-serial`).
+    pub uart: bool,
+    /// GEM0 Ethernet: one frame per UDP datagram to this endpoint, if the
+    /// firmware serves it.
+    pub udp: Option<UdpEndpoint>,
+}
+
+/// A board's IPv4 address and the UDP port it serves the protocol on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UdpEndpoint {
+    /// IPv4 address, most significant byte first (`[10, 0, 2, 15]`).
+    pub addr: [u8; 4],
+    /// Network prefix length (24 for a /24).
+    pub prefix_len: u8,
+    /// UDP port.
+    pub port: u16,
+}
+
+impl core::fmt::Display for UdpEndpoint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let [a, b, c, d] = self.addr;
+        write!(f, "{a}.{b}.{c}.{d}:{} (/{})", self.port, self.prefix_len)
+    }
 }
 
 /// Why a frame was rejected. Every reason is counted in [`Stats`].

@@ -88,6 +88,7 @@ proptest! {
                 accelerator: accel,
                 model_id: model,
                 max_frame_len: MAX_FRAME_LEN as u32,
+                links: zest_proto::Links { uart: true, udp: None },
             }),
             1 => Response::Echo(&data),
             2 => Response::Stats(st),

@@ -5,6 +5,8 @@
 //! `ZEST_BIN`; run alone, the tests look in `target/`. They fail, never
 //! skip, when something is missing.
 
+pub mod garbage;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -14,9 +14,11 @@ use super::render::print_json;
 
 #[derive(Args, Clone)]
 pub struct Conn {
-    /// Where the board is: tcp:HOST:PORT (QEMU, or a serial-to-TCP bridge),
-    /// unix:PATH (QEMU Unix socket), or a serial device (PYNQ-Z2: its
-    /// USB-UART, usually /dev/ttyUSB1, 115200 8N1).
+    /// Where the board is: udp:HOST:PORT (its Ethernet, one frame per
+    /// datagram; QEMU: the forwarded port `cargo xtask qemu` prints),
+    /// tcp:HOST:PORT (QEMU's UART0, or a serial-to-TCP bridge), unix:PATH
+    /// (QEMU Unix socket), or a serial device (PYNQ-Z2: its USB-UART,
+    /// usually /dev/ttyUSB1, 115200 8N1).
     #[arg(long, env = "ZEST_PORT")]
     port: String,
     /// Milliseconds to wait for each reply.
@@ -91,7 +93,7 @@ impl Conn {
     }
 }
 
-/// Opens the board at `port` (`tcp:`, `unix:` or a serial device).
+/// Opens the board at `port` (`udp:`, `tcp:`, `unix:` or a serial device).
 pub fn connect_board(port: &str, patience: Patience) -> anyhow::Result<BoardClient> {
     let spec: PortSpec = port.parse()?;
     Ok(BoardClient::connect(&spec, patience)?)
@@ -131,6 +133,14 @@ impl BoardCommand {
                     None => println!("model             none loaded"),
                 }
                 println!("max frame         {} bytes", id.max_frame_len);
+                println!(
+                    "links             {}{}",
+                    if id.links.uart { "UART0" } else { "" },
+                    match id.links.udp {
+                        Some(udp) => format!(", UDP {udp}"),
+                        None => String::new(),
+                    }
+                );
             }
             BoardCommand::Ping { conn, count, size } => {
                 anyhow::ensure!(

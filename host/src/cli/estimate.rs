@@ -31,7 +31,7 @@ pub struct EstimateArgs {
     /// probability (e.g. 0.9; `zest eval` measures the coverage).
     #[arg(long, value_name = "Q")]
     pub upper: Option<f64>,
-    /// Ask a zest board instead (tcp:HOST:PORT, unix:PATH or a serial
+    /// Ask a zest board instead (udp:HOST:PORT, tcp:HOST:PORT, unix:PATH or a serial
     /// device): it computes the estimate with its fixed-point model, in
     /// the PL accelerator or its soft model.
     #[arg(long, value_name = "PORT")]

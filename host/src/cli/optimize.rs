@@ -132,7 +132,7 @@ pub struct EstimatorArgs {
     /// The estimator in the loop (a board answers as `fixed` does).
     #[arg(long, value_enum, default_value_t = EstimatorKind::Host)]
     pub estimator: EstimatorKind,
-    /// Ask a zest board instead (tcp:HOST:PORT, unix:PATH, a serial device).
+    /// Ask a zest board instead (udp:HOST:PORT, tcp:HOST:PORT, unix:PATH, a serial device).
     #[arg(long, value_name = "PORT")]
     pub board: Option<String>,
     /// A model written by `zest train` instead of the embedded one.
