@@ -44,6 +44,9 @@ pub struct QemuConfig {
     pub log: PathBuf,
     /// `-icount shift=N` (deterministic instruction counting), if set.
     pub icount_shift: Option<u8>,
+    /// Host UDP port forwarded to the firmware's UDP endpoint; `None`
+    /// picks a free one.
+    pub udp_port: Option<u16>,
 }
 
 /// A running QEMU; killed and reaped on drop.
@@ -104,7 +107,10 @@ impl Qemu {
         let stderr_path = sibling(&cfg.log, ".qemu");
         let stderr = File::create(&stderr_path)
             .map_err(|e| BoardError::Qemu(format!("create {}: {e}", stderr_path.display())))?;
-        let udp_port = free_udp_port()?;
+        let udp_port = match cfg.udp_port {
+            Some(p) => p,
+            None => free_udp_port()?,
+        };
         let guest = zest_proto::DEFAULT_UDP_ENDPOINT;
         let nic = format!(
             "user,model=cadence_gem,hostfwd=udp:127.0.0.1:{udp_port}-{}:{}",

@@ -110,4 +110,3 @@ pub fn garbage(rng: &mut fastrand::Rng, i: usize) -> (Vec<u8>, Vec<Expected>) {
     );
     (wire, expected)
 }
-

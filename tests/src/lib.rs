@@ -80,6 +80,7 @@ pub fn boot(name: &str) -> Qemu {
         uart0: Uart0::Tcp(None),
         log: dir.join(format!("{name}.log")),
         icount_shift: None,
+        udp_port: None,
     })
     .expect("QEMU starts")
 }

@@ -53,7 +53,13 @@ fn udp_serves_identify_ping_stats_and_estimates() {
     let mut rng = fastrand::Rng::with_seed(5);
     let designs: Vec<Tokens> = (0..60)
         .map(|k| {
-            let len = 1 + k % 5 + if k % 20 == 0 { tokens_per_request(&model) } else { 0 };
+            let len = 1
+                + k % 5
+                + if k % 20 == 0 {
+                    tokens_per_request(&model)
+                } else {
+                    0
+                };
             (0..len)
                 .map(|_| (0..n).map(|_| rng.i64(lo..=hi)).collect())
                 .collect()

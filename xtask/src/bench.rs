@@ -35,6 +35,7 @@ fn qemu_rows(elf: &Path, uart0: Uart0, label: &str, count: u32) -> Result<Vec<Ro
         uart0,
         log: root().join(format!("target/bench-{label}-uart1.log")),
         icount_shift: None,
+        udp_port: None,
     })?;
     let mut client = BoardClient::connect(qemu.port(), Patience::default())?;
     client.identify()?;
@@ -162,6 +163,7 @@ fn estimate_run(
         uart0: Uart0::Tcp(None),
         log: root().join(format!("target/bench-estimate-{label}-uart1.log")),
         icount_shift: icount,
+        udp_port: None,
     })?;
     let mut cmd = std::process::Command::new(zest);
     cmd.current_dir(root()).args([

@@ -182,6 +182,7 @@ pub fn run(seeds: u64, out: &Path, board_evaluations: usize) -> Result<()> {
                 uart0: Uart0::Tcp(None),
                 log: root().join("target/bench-explore-uart1.log"),
                 icount_shift: None,
+                udp_port: None,
             })?);
             args.push("--board".into());
             args.push(

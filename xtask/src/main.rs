@@ -57,18 +57,24 @@ enum Cmd {
         board: Board,
     },
     /// Boot the firmware under qemu-system-arm: UART0 (protocol) on
-    /// tcp:127.0.0.1:PORT, UART1 (log) to a file. Runs until Ctrl-C.
+    /// tcp:127.0.0.1:PORT, GEM0 (protocol over UDP) forwarded from
+    /// udp:127.0.0.1:UDP_PORT, UART1 (log) to a file. The CPU starts when
+    /// the first client connects to UART0. Runs until Ctrl-C.
     Qemu {
         /// TCP port for UART0.
         #[arg(long, default_value_t = 4000)]
         port: u16,
+        /// Host UDP port forwarded to the board's Ethernet endpoint.
+        #[arg(long, default_value_t = 4001)]
+        udp_port: u16,
         /// Firmware log file (default: target/qemu-uart1.log).
         #[arg(long)]
         log: Option<PathBuf>,
     },
-    /// The main job on the embedded default: boot the board in QEMU, print
-    /// its identity and a ping summary, estimate the jet tagger on it with
-    /// the built-in fixed-point model, print its counters.
+    /// The main job on the embedded default: boot the board in QEMU; over
+    /// UART0, then over UDP: print its identity and a ping summary, and
+    /// estimate the jet tagger on it with the built-in fixed-point model;
+    /// print its counters.
     Demo,
     /// Everything CI checks: formatting, clippy (host and firmware), host
     /// tests, firmware build, QEMU end-to-end tests.
@@ -168,10 +174,12 @@ fn demo() -> Result<()> {
         uart0: zest_board::qemu::Uart0::Tcp(None),
         log: log.clone(),
         icount_shift: None,
+        udp_port: None,
     })?;
     let port = qemu.port().to_string();
+    let udp = qemu.udp_port().to_string();
     println!(
-        "== zest demo: firmware booted under QEMU (pid {}), UART0 on {port}",
+        "== zest demo: firmware booted under QEMU (pid {}), UART0 on {port}, Ethernet (UDP) forwarded from {udp}",
         qemu.pid()
     );
     let steps: [(&str, &[&str]); 4] = [
@@ -186,24 +194,35 @@ fn demo() -> Result<()> {
         ),
         ("board counters", &["board", "stats"]),
     ];
-    for (title, args) in steps {
-        // `zest estimate` names the board with --board, the board commands with --port.
-        let flag = if args[0] == "estimate" {
-            "--board"
-        } else {
-            "--port"
-        };
-        println!("\n== {title}: zest {} {flag} {port}", args.join(" "));
-        run(Command::new(&zest)
-            .current_dir(root())
-            .args(args)
-            .args([flag, port.as_str()]))?;
+    // The UART first: its first client starts QEMU's CPU. Then the same
+    // over UDP; the counters last, over the UART, count both links.
+    for (link, port) in [("UART", &port), ("UDP", &udp)] {
+        for (title, args) in &steps[..3] {
+            demo_step(&zest, &format!("{title} over {link}"), args, port)?;
+        }
     }
+    let (title, args) = steps[3];
+    demo_step(&zest, &format!("{title} (both links)"), args, &port)?;
     drop(qemu);
     println!("\n== firmware log ({}):", log.display());
     print!("{}", std::fs::read_to_string(&log).unwrap_or_default());
-    println!("\n== QEMU stopped. Next: `cargo xtask qemu --port 4000` and `zest board --help`.");
+    println!("\n== QEMU stopped. Next: `cargo xtask qemu --port 4000 --udp-port 4001` and `zest board --help`.");
     Ok(())
+}
+
+/// One demo step: `zest ARGS --port PORT` (`--board PORT` for estimate).
+fn demo_step(zest: &Path, title: &str, args: &[&str], port: &str) -> Result<()> {
+    // `zest estimate` names the board with --board, the board commands with --port.
+    let flag = if args[0] == "estimate" {
+        "--board"
+    } else {
+        "--port"
+    };
+    println!("\n== {title}: zest {} {flag} {port}", args.join(" "));
+    run(Command::new(zest)
+        .current_dir(root())
+        .args(args)
+        .args([flag, port]))
 }
 
 fn test() -> Result<()> {
@@ -256,7 +275,11 @@ fn dispatch(command: Cmd) -> Result<()> {
             let elf = toolchain::build_firmware(board)?;
             println!("{}", elf.display());
         }
-        Cmd::Qemu { port, log } => {
+        Cmd::Qemu {
+            port,
+            udp_port,
+            log,
+        } => {
             setup::ensure_qemu()?;
             let elf = toolchain::build_firmware(Board::Qemu)?;
             let log = log.unwrap_or_else(|| root().join("target/qemu-uart1.log"));
@@ -265,14 +288,19 @@ fn dispatch(command: Cmd) -> Result<()> {
                 uart0: zest_board::qemu::Uart0::Tcp(Some(port)),
                 log: log.clone(),
                 icount_shift: None,
+                udp_port: Some(udp_port),
             })?;
             println!(
-                "QEMU (pid {}) waits for a client on UART0 at {}; firmware log: {}\n\
-                 try: cargo run -p zest -- board info --port {}\nCtrl-C stops it.",
+                "QEMU (pid {}) waits for a client on UART0 at {}; the board's UDP endpoint is \
+                 forwarded from {} once the CPU runs; firmware log: {}\n\
+                 try: cargo run -p zest -- board info --port {}\n     \
+                 cargo run -p zest -- board ping --port {}\nCtrl-C stops it.",
                 qemu.pid(),
                 qemu.port(),
+                qemu.udp_port(),
                 log.display(),
-                qemu.port()
+                qemu.port(),
+                qemu.udp_port()
             );
             let status = qemu.wait()?;
             if !status.success() {
