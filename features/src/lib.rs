@@ -43,6 +43,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod reuse;
+pub mod rules;
+pub mod sweep;
+
 /// Version of the token layout.
 pub const SCHEMA_VERSION: u16 = 4;
 

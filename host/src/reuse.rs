@@ -1,98 +1,55 @@
-//! hls4ml's reuse-factor rule: the reuse factor a layer is built with.
-//!
-//! hls4ml's FPGA backend (`fpga_backend.py`, 0.8 to 1.3) accepts a reuse
-//! factor `rf` for a multiplication of `n_in` inputs by `n_out` outputs
-//! only when
-//!
-//! * `n_in · n_out` is a multiple of `rf` (QoR and run time), and
-//! * `rf < n_in` with `ceil(n_in · n_out / rf)` a multiple of `n_out`, or
-//!   `rf ≥ n_in` with `rf` a multiple of `n_in` (functional correctness);
-//!
-//! under the Resource strategy (`init_dense`, `init_conv1d/2d`) any other
-//! value is replaced by the closest valid one, the smaller on a tie, with
-//! a warning in hls4ml's log that few users read. A sweep that asks for
-//! RF 1024 on a 104 × 48 layer builds RF 832; the synthesis records keep
-//! the value asked for, so the estimator reads the value built.
+//! hls4ml's reuse-factor rule, applied to a design's layers: the rule
+//! itself (valid values, the closest one built under the Resource
+//! strategy) is [`zest_features::reuse`], shared with the firmware's
+//! sweeps.
 
 use crate::design::{Design, Layer, LayerKind, Strategy};
 
+/// The multiplication hls4ml checks `layer`'s reuse factor against under
+/// the Resource strategy: a Dense layer's `n_in × n_out`, a convolution's
+/// kernel window times input channels by filters; `None` for other kinds
+/// (their reuse factor is built as asked).
+pub fn rf_shape(layer: &Layer) -> Option<(u64, u64)> {
+    match layer.kind {
+        LayerKind::Dense => Some((layer.n_in(), layer.n_out())),
+        LayerKind::Conv1D | LayerKind::Conv2D => {
+            let spatial = layer.output_shape.len().saturating_sub(1) as u32;
+            let window = u64::from(layer.kernel.unwrap_or(1)).pow(spatial);
+            let in_ch = u64::from(*layer.input_shape.last().unwrap_or(&1));
+            Some((window * in_ch, u64::from(layer.filters.unwrap_or(1))))
+        }
+        _ => None,
+    }
+}
+
 /// The reuse factor `layer` of `design` is built with: under the Resource
-/// strategy, a Dense or convolution layer's closest valid value (for a
-/// convolution `n_in` is the kernel window times the input channels,
-/// `n_out` the filters, as hls4ml counts them); otherwise the one asked
-/// for.
+/// strategy, the closest valid value for its [`rf_shape`]; otherwise the
+/// one asked for.
 pub fn built(design: &Design, layer: &Layer) -> u32 {
     let rf = layer.reuse_factor.max(1);
     if design.strategy != Strategy::Resource {
         return rf;
     }
-    let (n_in, n_out) = match layer.kind {
-        LayerKind::Dense => (layer.n_in(), layer.n_out()),
-        LayerKind::Conv1D | LayerKind::Conv2D => {
-            let spatial = layer.output_shape.len().saturating_sub(1) as u32;
-            let window = u64::from(layer.kernel.unwrap_or(1)).pow(spatial);
-            let in_ch = u64::from(*layer.input_shape.last().unwrap_or(&1));
-            (window * in_ch, u64::from(layer.filters.unwrap_or(1)))
-        }
-        _ => return rf,
-    };
-    u32::try_from(closest(n_in, n_out, u64::from(rf))).unwrap_or(rf)
-}
-
-/// Whether hls4ml accepts `rf` for an `n_in × n_out` multiplication.
-pub fn is_valid(n_in: u64, n_out: u64, rf: u64) -> bool {
-    if n_in == 0 || n_out == 0 || rf == 0 {
-        return false;
+    match rf_shape(layer) {
+        Some((n_in, n_out)) => u32::try_from(closest(n_in, n_out, u64::from(rf))).unwrap_or(rf),
+        None => rf,
     }
-    let total = n_in * n_out;
-    let mult_factor = n_in.min(rf);
-    let multiplier_limit = total.div_ceil(mult_factor);
-    let functional = (multiplier_limit % n_out == 0 || rf >= n_in) && (rf % n_in == 0 || rf < n_in);
-    functional && total % rf == 0
 }
 
-/// The valid reuse factors of an `n_in × n_out` multiplication, ascending
-/// (all divide `n_in · n_out`, so this walks its divisors: O(√(n_in·n_out))).
+pub use zest_features::reuse::{closest, is_valid};
+
+/// The valid reuse factors of an `n_in × n_out` multiplication, ascending.
 pub fn valid(n_in: u64, n_out: u64) -> Vec<u64> {
     let total = n_in * n_out;
-    let mut out = Vec::new();
-    let mut d = 1u64;
-    while d * d <= total {
-        if total % d == 0 {
-            out.push(d);
-            if d != total / d {
-                out.push(total / d);
-            }
-        }
-        d += 1;
-    }
-    out.retain(|&rf| is_valid(n_in, n_out, rf));
+    let mut out: Vec<u64> = (1..)
+        .take_while(|d: &u64| d * d <= total)
+        .filter(|d| total % d == 0)
+        .flat_map(|d| [d, total / d])
+        .filter(|&rf| is_valid(n_in, n_out, rf))
+        .collect();
     out.sort_unstable();
+    out.dedup();
     out
-}
-
-/// The reuse factor hls4ml builds when asked for `rf`: `rf` itself when
-/// valid, else the closest valid value (the smaller on a tie), as
-/// `get_closest_reuse_factor` picks it. `rf` unchanged when no value is
-/// valid (an empty layer).
-pub fn closest(n_in: u64, n_out: u64, rf: u64) -> u64 {
-    if is_valid(n_in, n_out, rf) {
-        return rf;
-    }
-    let v = valid(n_in, n_out);
-    let pos = v.partition_point(|&x| x < rf);
-    match (pos.checked_sub(1).map(|i| v[i]), v.get(pos)) {
-        (Some(before), Some(&after)) => {
-            if after - rf < rf - before {
-                after
-            } else {
-                before
-            }
-        }
-        (Some(before), None) => before,
-        (None, Some(&after)) => after,
-        (None, None) => rf,
-    }
 }
 
 #[cfg(test)]

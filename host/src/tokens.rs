@@ -38,7 +38,8 @@ fn act(a: Activation) -> Act {
     }
 }
 
-fn family(part: &str) -> Family {
+/// The feature schema's family of an FPGA part.
+pub fn family_of(part: &str) -> Family {
     match part_family(part) {
         "zynq7000" | "series7" => Family::Series7,
         "ultrascale_plus" | "zynq_ultrascale_plus" => Family::UltraScale,
@@ -103,7 +104,7 @@ pub fn layer_facts(d: &Design) -> Vec<LayerFacts> {
                 resource: d.strategy == Strategy::Resource,
                 stream: d.io_type == IoType::IoStream,
                 fabric_mult: d.multiplier_impl.as_deref() == Some("fabric"),
-                family: family(&d.part),
+                family: family_of(&d.part),
                 clock_ns: d.clock_ns as f32,
                 first: i == 0,
                 last: i + 1 == n,
