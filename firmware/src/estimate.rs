@@ -1,8 +1,10 @@
 //! `Estimate` requests: designs as layer tokens in, six totals per design
 //! out, computed by the PL accelerator when it holds the active model, else
-//! by the bit-exact soft model (zest-fixed, the same code the host runs).
+//! by the soft model: zest-fixed's decoded model ([`zest_fixed::fast`]),
+//! bit for bit the reference model the host runs.
 
-use zest_fixed::model::{elem_bytes, raw_at, FixedModel, MAX_WIDTH, N_TARGETS};
+use zest_fixed::fast::{FastModel, Scratch};
+use zest_fixed::model::{elem_bytes, raw_at, MAX_WIDTH, N_TARGETS};
 use zest_proto::{totals, Engine, EstimateRequest, Refusal, MAX_DESIGNS_PER_REQUEST};
 
 use crate::accel::Accel;
@@ -11,21 +13,21 @@ use crate::accel::Accel;
 pub const OUT_LEN: usize = MAX_DESIGNS_PER_REQUEST * totals::DESIGN;
 
 /// Checks the request against the model; returns the token length in bytes.
-fn validate(model: &FixedModel<'_>, req: &EstimateRequest<'_>) -> Result<usize, Refusal> {
+fn validate(model: &FastModel<'_>, req: &EstimateRequest<'_>) -> Result<usize, Refusal> {
     if req.layers.len() > MAX_DESIGNS_PER_REQUEST {
         return Err(Refusal::TooManyDesigns);
     }
-    let sb = elem_bytes(&model.input);
+    let sb = elem_bytes(&model.input());
     if usize::from(req.slot_bytes) != sb || req.layers.contains(&0) {
         return Err(Refusal::BadTokens);
     }
-    let token_bytes = usize::from(model.token_len) * sb;
+    let token_bytes = model.token_len() * sb;
     let tokens: usize = req.layers.iter().map(|n| usize::from(*n)).sum();
     if req.tokens.len() != tokens * token_bytes {
         return Err(Refusal::BadTokens);
     }
     if let Some(c) = req.carry {
-        let max = model.total.max_raw() as u64;
+        let max = model.total().max_raw() as u64;
         if c.iter().any(|v| *v > max) {
             return Err(Refusal::BadTokens);
         }
@@ -35,7 +37,7 @@ fn validate(model: &FixedModel<'_>, req: &EstimateRequest<'_>) -> Result<usize, 
 
 /// Answers one request into `out`; returns the engine and the bytes used.
 pub fn run(
-    model: &FixedModel<'_>,
+    model: &FastModel<'_>,
     model_id: u64,
     req: &EstimateRequest<'_>,
     accel: Option<&Accel>,
@@ -46,7 +48,8 @@ pub fn run(
     }
     let token_bytes = validate(model, req)?;
     let sb = usize::from(req.slot_bytes);
-    let n_slots = usize::from(model.token_len);
+    let n_slots = model.token_len();
+    let input = model.input();
     let accel = accel.filter(|a| a.holds(model_id));
     let mut engine = if accel.is_some() {
         Engine::Pl
@@ -55,6 +58,7 @@ pub fn run(
     };
     let mut at = 0usize;
     let mut used = 0usize;
+    let scratch = &mut Scratch::new();
     for (d, n) in req.layers.iter().enumerate() {
         let mut sums = [0i64; N_TARGETS];
         if d == 0 {
@@ -68,7 +72,7 @@ pub fn run(
         let mut token = [0i64; MAX_WIDTH];
         for t in design.chunks_exact(token_bytes) {
             for (k, v) in token[..n_slots].iter_mut().enumerate() {
-                *v = raw_at(t, &model.input, k);
+                *v = raw_at(t, &input, k);
             }
             model
                 .check_token(&token[..n_slots])
@@ -81,10 +85,10 @@ pub fn run(
                 engine = Engine::Soft;
                 for t in design.chunks_exact(token_bytes) {
                     for (k, v) in token[..n_slots].iter_mut().enumerate() {
-                        *v = raw_at(t, &model.input, k);
+                        *v = raw_at(t, &input, k);
                     }
                     let c = model
-                        .layer_costs(&token[..n_slots])
+                        .layer_costs_in(&token[..n_slots], scratch)
                         .map_err(|_| Refusal::BadTokens)?;
                     model.accumulate(&mut sums, &c);
                 }

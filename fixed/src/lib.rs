@@ -24,6 +24,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod fast;
 pub mod model;
 
 /// Quantization mode (what happens to dropped fractional bits).
@@ -157,6 +158,51 @@ impl FixedType {
             }
         };
         self.overflow_raw(q)
+    }
+
+    /// [`FixedType::cast`] of a value that fits `i64`, in 64-bit
+    /// arithmetic: bit for bit `self.cast(i128::from(raw), frac)` (the
+    /// property tests compare them), without 128-bit shifts and clamps in
+    /// the common case of a result with no more fractional bits than
+    /// `frac`, the one the soft model's result casts take. A result with
+    /// more fractional bits (a left shift that may leave 64 bits) goes
+    /// through [`FixedType::cast`].
+    #[inline]
+    pub fn cast_i64(&self, raw: i64, frac: i32) -> i64 {
+        let s = frac - self.frac();
+        if s < 0 {
+            return self.cast(i128::from(raw), frac);
+        }
+        // A right shift by s ≥ 64 leaves the sign alone (0 or −1), as it
+        // does in i128: clamping the shift to 63 is exact.
+        let q = if s == 0 {
+            raw
+        } else {
+            match self.quant {
+                Quant::Trn => raw >> s.min(63),
+                // (v + 1) >> 1 without the overflow of v = i64::MAX:
+                // ⌊(v + 1)/2⌋ = ⌊v/2⌋ + (v mod 2).
+                Quant::Rnd => {
+                    let v = raw >> (s - 1).min(63);
+                    (v >> 1) + (v & 1)
+                }
+            }
+        };
+        match self.overflow {
+            Overflow::Sat => q.clamp(self.min_raw(), self.max_raw()),
+            Overflow::Wrap => {
+                let w = u32::from(self.width);
+                if w == 0 {
+                    0
+                } else if w >= 64 {
+                    q
+                } else if self.signed {
+                    (q << (64 - w)) >> (64 - w)
+                } else {
+                    ((q as u64) & ((1u64 << w) - 1)) as i64
+                }
+            }
+        }
     }
 
     /// Overflow handling of an already quantized raw value.

@@ -17,6 +17,11 @@
 //! II). Accumulators are exact ([`accum_type`]): only the result casts, whose
 //! types [`FixedModel`] stores, lose bits.
 //!
+//! [`FixedModel`] computes straight from the encoded bytes: the reference,
+//! what the host runs. [`crate::fast`] decodes a model once into
+//! native-width arrays and computes the same bits several times faster
+//! (what the firmware runs).
+//!
 //! ## Encoding
 //! `MAGIC | postcard(FixedModel) | crc64(postcard bytes) LE`. Weights, biases
 //! and the table are little-endian two's-complement integers of 1, 2, 4 or 8
@@ -159,6 +164,10 @@ pub enum ModelError {
     /// A token's length or a slot's value does not fit the input type.
     #[error("token length or value does not fit the model's input type")]
     Token,
+    /// The decoded model does not fit the buffers given for it
+    /// ([`crate::fast::Buffers`]).
+    #[error("the decoded model does not fit its buffers")]
+    Capacity,
 }
 
 impl From<KernelError> for ModelError {
@@ -249,7 +258,7 @@ pub fn accum_type(parts: &[(FixedType, FixedType, usize)], bias: &FixedType) -> 
 
 /// A left shift by `n` ≥ 0 bits (what aligning a value to the
 /// accumulator's fractional bits takes; [`accum_type`] makes `n` ≥ 0).
-fn shift(n: i32) -> u32 {
+pub(crate) fn shift(n: i32) -> u32 {
     n.clamp(0, 63) as u32
 }
 
@@ -296,7 +305,7 @@ impl<'a> FixedModel<'a> {
         ]))
     }
 
-    fn check(&self) -> Result<(), ModelError> {
+    pub(crate) fn check(&self) -> Result<(), ModelError> {
         let per = usize::from(self.hidden) + 2;
         let token_len = usize::from(self.token_len);
         if self.members == 0
@@ -361,7 +370,7 @@ impl<'a> FixedModel<'a> {
     }
 
     /// Input type of hidden layer `k` of member `m`.
-    fn hidden_input(&self, m: usize, k: usize) -> FixedType {
+    pub(crate) fn hidden_input(&self, m: usize, k: usize) -> FixedType {
         if k == 0 {
             self.input
         } else {
@@ -472,12 +481,7 @@ impl<'a> FixedModel<'a> {
 
     /// Adds a member's share (table type) to a layer's costs (total type).
     pub fn add_share(&self, layer: &mut [i64; N_TARGETS], share: &[i64; N_TARGETS]) {
-        let f = self.table_type.frac();
-        let tf = self.total.frac();
-        for (c, s) in layer.iter_mut().zip(share) {
-            let s = i128::from(*s) << (tf - f).max(0);
-            *c = self.total.cast(i128::from(*c) + s, tf);
-        }
+        add_share(&self.table_type, &self.total, layer, share);
     }
 
     /// One token's costs (total type, raw): the sum of the members' shares.
@@ -494,27 +498,13 @@ impl<'a> FixedModel<'a> {
     /// Adds a layer's costs to a design's running totals: sums, and the
     /// maximum for II.
     pub fn accumulate(&self, totals: &mut [i64; N_TARGETS], layer: &[i64; N_TARGETS]) {
-        let tf = self.total.frac();
-        for (t, (acc, v)) in totals.iter_mut().zip(layer).enumerate() {
-            *acc = if t == II {
-                (*acc).max(*v)
-            } else {
-                self.total.cast(i128::from(*acc) + i128::from(*v), tf)
-            };
-        }
+        accumulate(&self.total, totals, layer);
     }
 
     /// Checks a token: length, and every slot within the input type (the
     /// host quantizes with saturation; anything else is a damaged request).
     pub fn check_token(&self, token: &[i64]) -> Result<(), ModelError> {
-        if token.len() != usize::from(self.token_len)
-            || token
-                .iter()
-                .any(|v| *v < self.input.min_raw() || *v > self.input.max_raw())
-        {
-            return Err(ModelError::Token);
-        }
-        Ok(())
+        check_token(&self.input, usize::from(self.token_len), token)
     }
 
     /// A design's targets (total type, raw) from its tokens.
@@ -545,6 +535,51 @@ impl<'a> FixedModel<'a> {
             })
             .sum()
     }
+}
+
+/// [`FixedModel::add_share`] on its types: shared with the decoded model
+/// ([`crate::fast`]), so both add shares alike.
+pub(crate) fn add_share(
+    table_type: &FixedType,
+    total: &FixedType,
+    layer: &mut [i64; N_TARGETS],
+    share: &[i64; N_TARGETS],
+) {
+    let f = table_type.frac();
+    let tf = total.frac();
+    for (c, s) in layer.iter_mut().zip(share) {
+        let s = i128::from(*s) << (tf - f).max(0);
+        *c = total.cast(i128::from(*c) + s, tf);
+    }
+}
+
+/// [`FixedModel::accumulate`] on its total type.
+pub(crate) fn accumulate(
+    total: &FixedType,
+    totals: &mut [i64; N_TARGETS],
+    layer: &[i64; N_TARGETS],
+) {
+    let tf = total.frac();
+    for (t, (acc, v)) in totals.iter_mut().zip(layer).enumerate() {
+        *acc = if t == II {
+            (*acc).max(*v)
+        } else {
+            total.cast(i128::from(*acc) + i128::from(*v), tf)
+        };
+    }
+}
+
+/// [`FixedModel::check_token`] on its input type and token length.
+pub(crate) fn check_token(
+    input: &FixedType,
+    token_len: usize,
+    token: &[i64],
+) -> Result<(), ModelError> {
+    let (lo, hi) = (input.min_raw(), input.max_raw());
+    if token.len() != token_len || token.iter().any(|v| *v < lo || *v > hi) {
+        return Err(ModelError::Token);
+    }
+    Ok(())
 }
 
 /// Host side: encoding.
