@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use zest_proto::{
     encode_frame, DecodeError, Engine, EstimateRequest, Feed, FrameDecoder, FrameError,
-    ModelStatus, Refusal, RejectReason, Request, Response, Stats, ENCODED_BUF_LEN, FRAME_DELIMITER,
-    MAX_CHUNK_LEN, MAX_ECHO_LEN, N_TARGETS, PROTOCOL_VERSION,
+    ModelStatus, Refusal, RejectReason, Request, Response, Stats, SweepRequest, ENCODED_BUF_LEN,
+    FRAME_DELIMITER, MAX_CHUNK_LEN, MAX_ECHO_LEN, N_TARGETS, PROTOCOL_VERSION,
 };
 
 use crate::link::{Link, PortSpec};
@@ -55,7 +55,7 @@ pub struct BoardIdentity {
 }
 
 /// A decoded reply, owned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
     /// See [`Response::Identity`].
     Identity(BoardIdentity),
@@ -71,6 +71,52 @@ pub enum Reply {
     Model(ModelStatus),
     /// See [`Response::Refused`].
     Refused(Refusal),
+    /// One page of a sweep's answer, see [`Response::Sweep`].
+    SweepPage(SweepPageOwned),
+}
+
+/// Owned form of [`zest_proto::SweepPage`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepPageOwned {
+    /// Who computed it.
+    pub engine: Engine,
+    /// The model that did.
+    pub model_id: u64,
+    /// Grid points estimated.
+    pub evaluated: u32,
+    /// Of those, over a limit.
+    pub infeasible: u32,
+    /// Points in the whole Pareto set.
+    pub front: u32,
+    /// The board's buffer overflowed.
+    pub overflow: bool,
+    /// Position of this page's first point.
+    pub first: u32,
+    /// (grid index, targets) of this page's points.
+    pub points: Vec<(u32, [f64; N_TARGETS])>,
+    /// Board timer ticks the sweep took.
+    pub ticks: u32,
+}
+
+/// A whole sweep answered by a board.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoardSweep {
+    /// Who computed it.
+    pub engine: Engine,
+    /// The model that did.
+    pub model_id: u64,
+    /// Grid points estimated.
+    pub evaluated: u32,
+    /// Of those, over a limit.
+    pub infeasible: u32,
+    /// The board's buffer overflowed.
+    pub overflow: bool,
+    /// The Pareto set: (grid index, targets), ascending by index.
+    pub points: Vec<(u32, [f64; N_TARGETS])>,
+    /// Board timer ticks the sweep took.
+    pub ticks: u32,
+    /// Bytes sent and received for it, frames and retries included.
+    pub bytes: (usize, usize),
 }
 
 /// Owned form of [`zest_proto::Estimates`].
@@ -109,6 +155,17 @@ impl Reply {
             }),
             Response::Model(m) => Reply::Model(m),
             Response::Refused(r) => Reply::Refused(r),
+            Response::Sweep(p) => Reply::SweepPage(SweepPageOwned {
+                engine: p.engine,
+                model_id: p.model_id,
+                evaluated: p.evaluated,
+                infeasible: p.infeasible,
+                front: p.front,
+                overflow: p.overflow,
+                first: p.first,
+                points: p.iter().collect(),
+                ticks: p.ticks,
+            }),
         }
     }
 
@@ -122,6 +179,7 @@ impl Reply {
             Reply::Estimates(_) => "Estimates",
             Reply::Model(_) => "Model",
             Reply::Refused(_) => "Refused",
+            Reply::SweepPage(_) => "Sweep",
         }
     }
 }
@@ -139,6 +197,10 @@ pub struct BoardClient {
     next_seq: u16,
     /// Replies that arrived damaged, or late for an earlier request.
     pub discarded: u64,
+    /// Bytes written to the link so far.
+    pub bytes_sent: usize,
+    /// Bytes read from the link so far.
+    pub bytes_received: usize,
 }
 
 fn request_name(req: &Request<'_>) -> &'static str {
@@ -151,6 +213,7 @@ fn request_name(req: &Request<'_>) -> &'static str {
         Request::ModelChunk { .. } => "ModelChunk",
         Request::ModelCommit { .. } => "ModelCommit",
         Request::ModelReset => "ModelReset",
+        Request::Sweep(_) => "Sweep",
     }
 }
 
@@ -171,6 +234,8 @@ impl BoardClient {
             pending: Vec::new(),
             next_seq: 1,
             discarded: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
         }
     }
 
@@ -198,6 +263,7 @@ impl BoardClient {
     /// Writes raw bytes to the board, exactly as given (for link tests and
     /// fault injection).
     pub fn send_raw(&mut self, bytes: &[u8]) -> Result<()> {
+        self.bytes_sent += bytes.len();
         self.link
             .write_all(bytes)
             .and_then(|_| self.link.flush())
@@ -252,7 +318,10 @@ impl BoardClient {
                         io::Error::new(io::ErrorKind::UnexpectedEof, "the board closed the link"),
                     ))
                 }
-                Ok(n) => self.pending.extend_from_slice(&buf[..n]),
+                Ok(n) => {
+                    self.bytes_received += n;
+                    self.pending.extend_from_slice(&buf[..n]);
+                }
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -441,5 +510,78 @@ impl BoardClient {
     /// Back to the firmware's built-in model.
     pub fn reset_model(&mut self) -> Result<ModelStatus> {
         self.model_request(&Request::ModelReset)
+    }
+
+    /// Runs a sweep on the board: sends `req` and gathers every page of
+    /// the Pareto set, waiting up to `wait` for the board to compute it. A
+    /// lost page (UDP) or a silent board repeats the whole request (it is
+    /// deterministic), up to the configured retries. A refusal is an error.
+    pub fn sweep(&mut self, req: &SweepRequest<'_>, wait: Duration) -> Result<BoardSweep> {
+        let (sent0, received0) = (self.bytes_sent, self.bytes_received);
+        let tries = self.patience.retries + 1;
+        'attempt: for _ in 0..tries {
+            let seq = self.send(&Request::Sweep(*req))?;
+            let deadline = Instant::now() + wait.max(self.patience.timeout);
+            let mut pages: Vec<SweepPageOwned> = Vec::new();
+            let mut have = 0usize;
+            while let Some(frame) = self.receive(deadline)? {
+                let page = match frame {
+                    Ok((s, Reply::SweepPage(p))) if s == seq => p,
+                    Ok((s, Reply::Refused(refusal))) if s == seq => {
+                        return Err(BoardError::Refused {
+                            request: "Sweep",
+                            refusal,
+                        })
+                    }
+                    Ok((s, Reply::Rejected(reason))) if s == seq => {
+                        return Err(BoardError::Rejected {
+                            request: "Sweep",
+                            reason,
+                        })
+                    }
+                    Ok((s, other)) if s == seq => {
+                        return Err(BoardError::UnexpectedReply {
+                            request: "Sweep",
+                            got: other.kind(),
+                        })
+                    }
+                    _ => {
+                        self.discarded += 1;
+                        continue;
+                    }
+                };
+                if pages.iter().any(|p| p.first == page.first) {
+                    self.discarded += 1;
+                    continue;
+                }
+                have += page.points.len();
+                let total = page.front as usize;
+                pages.push(page);
+                if have >= total {
+                    pages.sort_by_key(|p| p.first);
+                    let head = pages[0].clone();
+                    let points: Vec<_> = pages.into_iter().flat_map(|p| p.points).collect();
+                    if points.len() != total {
+                        continue 'attempt;
+                    }
+                    return Ok(BoardSweep {
+                        engine: head.engine,
+                        model_id: head.model_id,
+                        evaluated: head.evaluated,
+                        infeasible: head.infeasible,
+                        overflow: head.overflow,
+                        points,
+                        ticks: head.ticks,
+                        bytes: (self.bytes_sent - sent0, self.bytes_received - received0),
+                    });
+                }
+            }
+        }
+        Err(BoardError::Timeout {
+            port: self.port.clone(),
+            request: "Sweep",
+            tries,
+            timeout: wait.max(self.patience.timeout),
+        })
     }
 }

@@ -114,5 +114,11 @@ pub fn refusal_text(r: &Refusal) -> String {
                 ModelFault::IdMismatch => "not the model that was announced",
             }
         ),
+        Refusal::BadSweep => format!(
+            "the sweep's grid is invalid or its layers do not decode (1..={} layers; 1..={} widths of 2..64 bits; 1..={} reuse factors > 0; a strategy; an io type; a clock period > 0)",
+            zest_proto::MAX_SWEEP_LAYERS,
+            zest_features::sweep::MAX_WIDTHS,
+            zest_features::sweep::MAX_REUSE
+        ),
     }
 }

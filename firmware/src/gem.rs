@@ -199,7 +199,9 @@ impl Gem {
         unsafe { addr_of_mut!(RINGS.tx[self.tx_next]) }
     }
 
-    fn rx_ready(&self) -> bool {
+    /// Whether a received frame waits in the RX ring (one volatile read:
+    /// cheap enough to ask on every turn of the serve loop).
+    pub fn rx_ready(&self) -> bool {
         // SAFETY: pointer into the static ring.
         vol_read(unsafe { addr_of!((*self.rx_desc()).word0) }) & RX_OWN != 0
     }

@@ -18,6 +18,7 @@ mod model;
 mod net;
 mod pl;
 mod serve;
+mod sweep;
 mod timer;
 mod uart;
 

@@ -144,6 +144,11 @@ impl Net {
         );
     }
 
+    /// Whether a frame waits in the MAC's RX ring.
+    pub fn frame_waiting(&self) -> bool {
+        self.gem.rx_ready()
+    }
+
     /// Takes the next received datagram, copying its payload into `buf`.
     pub fn receive(&mut self, buf: &mut [u8]) -> Option<Datagram> {
         let socket = self.sockets.get_mut::<udp::Socket>(self.udp);

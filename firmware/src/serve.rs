@@ -10,13 +10,13 @@
 
 use embedded_io::{Read, ReadReady, Write};
 use zest_proto::{
-    encode_frame, Estimates, Feed, FrameDecoder, Identity, Links, RejectCounts, RejectReason,
-    Request, Response, Stats, ENCODED_BUF_LEN, FRAME_DELIMITER, MAX_FRAME_LEN, MAX_MODEL_LEN,
-    PROTOCOL_VERSION,
+    encode_frame, sweep_points, Engine, Estimates, Feed, FrameDecoder, Identity, Links, Refusal,
+    RejectCounts, RejectReason, Request, Response, Stats, SweepPage, SweepRequest, ENCODED_BUF_LEN,
+    FRAME_DELIMITER, MAX_FRAME_LEN, MAX_MODEL_LEN, PROTOCOL_VERSION, SWEEP_POINTS_PER_PAGE,
 };
 
 use crate::net::{Datagram, Net};
-use crate::{accel, board, estimate, model, net, pl, timer};
+use crate::{accel, board, estimate, model, net, pl, sweep, timer};
 
 /// Firmware version reported by `Identify`.
 const FIRMWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -34,6 +34,7 @@ struct Board {
     accel: Option<accel::Accel>,
     links: Links,
     out: [u8; estimate::OUT_LEN],
+    front: &'static mut sweep::Front,
 }
 
 impl Board {
@@ -83,12 +84,69 @@ impl Board {
             Request::ModelChunk { offset, data } => model_reply(self.models.chunk(offset, data)),
             Request::ModelCommit { id } => model_reply(self.models.commit(id)),
             Request::ModelReset => Response::Model(self.models.reset()),
+            // Answered page by page by `Board::sweep`, never here.
+            Request::Sweep(_) => Response::Refused(Refusal::BadSweep),
+        }
+    }
+
+    /// Answers a sweep: one `Response::Sweep` page per
+    /// [`SWEEP_POINTS_PER_PAGE`] points of the Pareto set (at least one),
+    /// or a refusal.
+    fn sweep(
+        &mut self,
+        seq: u16,
+        req: &SweepRequest<'_>,
+        uptime: &mut timer::Uptime,
+        emit: &mut impl FnMut(&[u8]),
+    ) {
+        self.frames_served = self.frames_served.saturating_add(1);
+        let start = uptime.ticks();
+        let (model, id) = match self.models.active() {
+            Ok(m) => m,
+            Err(e) => return reply(seq, &Response::Refused(e), emit),
+        };
+        let outcome = match sweep::run(&model, id, req, self.front) {
+            Ok(o) => o,
+            Err(e) => return reply(seq, &Response::Refused(e), emit),
+        };
+        let ticks = uptime
+            .ticks()
+            .saturating_sub(start)
+            .min(u64::from(u32::MAX)) as u32;
+        let points = &self.front[..outcome.front as usize];
+        let mut page_buf = [0u8; SWEEP_POINTS_PER_PAGE * sweep_points::POINT];
+        let mut first = 0usize;
+        loop {
+            let page = &points[first..(first + SWEEP_POINTS_PER_PAGE).min(points.len())];
+            let mut used = 0;
+            for (k, p) in page.iter().enumerate() {
+                used = sweep_points::write(&mut page_buf, k, p.index, &p.targets);
+            }
+            let response = Response::Sweep(SweepPage {
+                engine: Engine::Soft,
+                model_id: id,
+                evaluated: outcome.evaluated,
+                infeasible: outcome.infeasible,
+                front: outcome.front,
+                overflow: outcome.overflow,
+                first: first as u32,
+                points: &page_buf[..used],
+                ticks,
+            });
+            reply(seq, &response, emit);
+            first += page.len();
+            if first >= points.len() {
+                break;
+            }
         }
     }
 }
 
 /// The upload buffer (a model received over the wire lives here).
 static mut UPLOAD: [u8; MAX_MODEL_LEN] = [0; MAX_MODEL_LEN];
+
+/// The Pareto set of the sweep being answered.
+static mut FRONT: sweep::Front = sweep::EMPTY_FRONT;
 
 /// Encodes one reply into a stack buffer and hands it to `emit`. Every
 /// reply mirrors a request that fitted one frame, so encoding cannot fail;
@@ -118,6 +176,7 @@ fn serve_bytes(
 ) {
     while let Feed::Frame { result, rest } = decoder.feed(bytes) {
         match result.and_then(|frame| frame.decode::<Request>().map(|r| (frame.seq, r))) {
+            Ok((seq, Request::Sweep(req))) => board.sweep(seq, &req, uptime, emit),
             Ok((seq, request)) => {
                 let response = board.answer(request, uptime);
                 reply(seq, &response, emit);
@@ -132,6 +191,9 @@ fn serve_bytes(
         bytes = rest;
     }
 }
+
+/// How often the network stack is polled when no frame arrives.
+const NET_MAINTENANCE_MS: i64 = 10;
 
 /// Milliseconds since start, smoltcp's clock.
 fn millis(uptime: &mut timer::Uptime) -> i64 {
@@ -192,6 +254,8 @@ pub fn run<U: Read + ReadReady + Write>(
     // SAFETY: `run` is entered once and never returns, so this is the only
     // reference to the buffer for the rest of the program.
     let upload = unsafe { &mut *core::ptr::addr_of_mut!(UPLOAD) };
+    // SAFETY: as for UPLOAD.
+    let front = unsafe { &mut *core::ptr::addr_of_mut!(FRONT) };
     let models = model::Store::new(upload);
     crate::log!("model: {:?}", models.active_id());
     let mut board = Board {
@@ -205,6 +269,7 @@ pub fn run<U: Read + ReadReady + Write>(
             udp: net.as_ref().map(|_| net::ENDPOINT),
         },
         out: [0; estimate::OUT_LEN],
+        front,
     };
     let mut uart_decoder = FrameDecoder::<ENCODED_BUF_LEN>::new();
     let mut udp_decoder = FrameDecoder::<ENCODED_BUF_LEN>::new();
@@ -215,11 +280,19 @@ pub fn run<U: Read + ReadReady + Write>(
         }
         None => crate::log!("serving zest protocol v{PROTOCOL_VERSION} on UART0"),
     }
+    // The stack is polled when a frame waits in the RX ring, and every
+    // NET_MAINTENANCE_MS for its timers (ARP, reassembly); a full poll on
+    // every turn would slow the UART (64 bytes a turn) several times over.
+    let mut last_poll = 0i64;
     loop {
+        // Also keeps the uptime count exact (it must be read once a wrap).
+        let now = millis(uptime);
         if let Some(net) = net.as_mut() {
-            serve_udp(&mut board, net, &mut udp_decoder, uptime);
+            if net.frame_waiting() || now - last_poll >= NET_MAINTENANCE_MS {
+                serve_udp(&mut board, net, &mut udp_decoder, uptime);
+                last_poll = now;
+            }
         }
-        uptime.ticks();
         if !matches!(uart.read_ready(), Ok(true)) {
             continue;
         }

@@ -26,6 +26,7 @@ extern crate std;
 
 pub mod fast;
 pub mod model;
+pub mod sweep;
 
 /// Quantization mode (what happens to dropped fractional bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

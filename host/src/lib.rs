@@ -32,7 +32,9 @@
 //! * [`estimator`]: the estimator in the loop (float surrogate, host
 //!   fixed-point model or a board). [`explore`]: MetaML-Pro's
 //!   cross-stage exploration — flows of pipe tasks, the meta-model run
-//!   directory, grid/random/BO outer search, Pareto sets.
+//!   directory, grid/random/BO outer search, Pareto sets. [`sweep`]: one
+//!   network over a grid of hls4ml configurations, on the host or a
+//!   board, reduced to its feasible Pareto set.
 //!
 //! The board client (link, requests, QEMU, estimates on the board) is the
 //! crate `zest-board`; the wire format is `zest-proto`.
@@ -63,4 +65,5 @@ pub mod network;
 pub mod part;
 pub mod qhs;
 pub mod reuse;
+pub mod sweep;
 pub mod tokens;

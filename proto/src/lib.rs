@@ -35,11 +35,12 @@ pub use frame::{
     encode_frame, encode_frame_with_version, DecodeError, EncodeError, Feed, FrameDecoder,
     FrameError, RawFrame, ENCODED_BUF_LEN, FRAME_OVERHEAD, MAX_FRAME_LEN,
 };
-pub use message::totals;
+pub use message::{sweep_points, totals};
 pub use message::{
     Engine, EstimateRequest, Estimates, Identity, Links, ModelFault, ModelSource, ModelStatus,
-    Refusal, RejectCounts, RejectReason, Request, Response, Stats, Target, UdpEndpoint,
-    MAX_CHUNK_LEN, MAX_DESIGNS_PER_REQUEST, MAX_ECHO_LEN, MAX_MODEL_LEN, N_TARGETS,
+    Refusal, RejectCounts, RejectReason, Request, Response, Stats, SweepLayers, SweepPage,
+    SweepRequest, Target, UdpEndpoint, MAX_CHUNK_LEN, MAX_DESIGNS_PER_REQUEST, MAX_ECHO_LEN,
+    MAX_MODEL_LEN, MAX_SWEEP_LAYERS, N_TARGETS, SWEEP_POINTS_PER_PAGE,
 };
 
 /// Version of the wire protocol spoken by this crate. Bumped on any change to

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_ECHO_LEN: usize = 1024;
 
 /// A request from the host to the board.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Request<'a> {
     /// Ask who the board is; answered with [`Response::Identity`].
     Identify,
@@ -48,6 +48,13 @@ pub enum Request<'a> {
     },
     /// Go back to the model built into the firmware.
     ModelReset,
+    /// Estimate every configuration of a grid for one network on the
+    /// board and keep the feasible Pareto set; answered with one
+    /// [`Response::Sweep`] frame per [`SWEEP_POINTS_PER_PAGE`] points (at
+    /// least one, all with the request's sequence number), or
+    /// [`Response::Refused`]. Deterministic and stateless, so the host may
+    /// repeat it when a page is lost.
+    Sweep(#[serde(borrow)] SweepRequest<'a>),
 }
 
 /// A reply from the board to the host.
@@ -68,6 +75,8 @@ pub enum Response<'a> {
     Model(ModelStatus),
     /// The request was understood but not carried out.
     Refused(Refusal),
+    /// One page of the reply to [`Request::Sweep`].
+    Sweep(#[serde(borrow)] SweepPage<'a>),
 }
 
 pub use zest_features::{Target, N_TARGETS};
@@ -161,6 +170,147 @@ impl EstimateRequest<'_> {
         crate::MAX_FRAME_LEN - crate::FRAME_OVERHEAD - Self::MAX_FIXED_LEN;
 }
 
+/// Layers in one [`SweepRequest`] at most.
+pub const MAX_SWEEP_LAYERS: usize = 32;
+
+/// Pareto points in one [`Response::Sweep`] page at most.
+pub const SWEEP_POINTS_PER_PAGE: usize = 32;
+
+/// One network and a grid of hls4ml configurations to sweep on the board
+/// (`zest_fixed::sweep` says what is computed).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SweepRequest<'a> {
+    /// The model the host expects; the board refuses
+    /// ([`Refusal::ModelMismatch`]) if its active model differs.
+    pub model_id: u64,
+    /// The configurations.
+    pub grid: zest_features::sweep::Grid,
+    /// Upper limits on each target in [`Target`] order, in target units
+    /// (the part's capacity times the utilisation bound; latency and II
+    /// bounds), after hls4ml's rules; infinity for none.
+    pub limits: [f64; N_TARGETS],
+    /// Number of layers in `layers` (1..=[`MAX_SWEEP_LAYERS`]).
+    pub n_layers: u8,
+    /// The network: `n_layers` postcard-encoded
+    /// [`zest_features::sweep::SweepLayer`]s back to back.
+    #[serde(borrow)]
+    pub layers: &'a [u8],
+}
+
+impl SweepRequest<'_> {
+    /// Layer `k` of the network, `None` when the bytes do not hold
+    /// `n_layers` layers exactly.
+    pub fn layers(&self) -> Option<SweepLayers<'_>> {
+        let n = usize::from(self.n_layers);
+        if n == 0 || n > MAX_SWEEP_LAYERS {
+            return None;
+        }
+        let mut rest = self.layers;
+        for _ in 0..n {
+            rest = postcard::take_from_bytes::<zest_features::sweep::SweepLayer>(rest)
+                .ok()?
+                .1;
+        }
+        rest.is_empty().then_some(SweepLayers {
+            rest: self.layers,
+            left: n,
+        })
+    }
+}
+
+/// The layers of a [`SweepRequest`], decoded one by one.
+#[derive(Debug, Clone)]
+pub struct SweepLayers<'a> {
+    rest: &'a [u8],
+    left: usize,
+}
+
+impl Iterator for SweepLayers<'_> {
+    type Item = zest_features::sweep::SweepLayer;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        let (layer, rest) = postcard::take_from_bytes(self.rest).ok()?;
+        self.rest = rest;
+        self.left -= 1;
+        Some(layer)
+    }
+}
+
+/// Byte layout of [`SweepPage::points`], written once for both ends:
+///
+/// ```text
+/// points = point[first] | point[first + 1] | ...     ascending grid index
+/// point  = index:u32 LE | target[Lut] | ... | target[Ii]
+/// target = f64 LE (IEEE-754 bits), target units after hls4ml's rules
+/// ```
+pub mod sweep_points {
+    use super::N_TARGETS;
+
+    /// Bytes of one point.
+    pub const POINT: usize = 4 + 8 * N_TARGETS;
+
+    /// Writes point `k` into `buf` (which must hold `k + 1` points);
+    /// returns the bytes used up to and including it.
+    pub fn write(buf: &mut [u8], k: usize, index: u32, targets: &[f64; N_TARGETS]) -> usize {
+        let at = k * POINT;
+        buf[at..at + 4].copy_from_slice(&index.to_le_bytes());
+        for (t, v) in targets.iter().enumerate() {
+            let o = at + 4 + 8 * t;
+            buf[o..o + 8].copy_from_slice(&v.to_bits().to_le_bytes());
+        }
+        at + POINT
+    }
+
+    /// Reads point `k`, `None` past the end.
+    pub fn read(buf: &[u8], k: usize) -> Option<(u32, [f64; N_TARGETS])> {
+        let p = buf.get(k * POINT..(k + 1) * POINT)?;
+        let mut i = [0u8; 4];
+        i.copy_from_slice(&p[..4]);
+        let mut out = [0f64; N_TARGETS];
+        for (v, b) in out.iter_mut().zip(p[4..].chunks_exact(8)) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(b);
+            *v = f64::from_bits(u64::from_le_bytes(w));
+        }
+        Some((u32::from_le_bytes(i), out))
+    }
+}
+
+/// One page of a sweep's answer: the counts, and some of the Pareto set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepPage<'a> {
+    /// Who computed it.
+    pub engine: Engine,
+    /// The model that did.
+    pub model_id: u64,
+    /// Grid points estimated.
+    pub evaluated: u32,
+    /// Of those, the ones over a limit.
+    pub infeasible: u32,
+    /// Points in the whole Pareto set.
+    pub front: u32,
+    /// The set outgrew the board's buffer (some points were dropped).
+    pub overflow: bool,
+    /// Position in the Pareto set of this page's first point.
+    pub first: u32,
+    /// This page's points, laid out as [`sweep_points`] says.
+    #[serde(borrow)]
+    pub points: &'a [u8],
+    /// Timer ticks the sweep took (rate: [`Stats::tick_hz`]).
+    pub ticks: u32,
+}
+
+impl SweepPage<'_> {
+    /// The page's points: (grid index, targets).
+    pub fn iter(&self) -> impl Iterator<Item = (u32, [f64; N_TARGETS])> + '_ {
+        (0..self.points.len() / sweep_points::POINT)
+            .filter_map(|k| sweep_points::read(self.points, k))
+    }
+}
+
 /// Which engine computed the estimates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Engine {
@@ -248,6 +398,8 @@ pub enum Refusal {
     Incomplete,
     /// The received model failed its checks.
     ModelInvalid(ModelFault),
+    /// A sweep's grid fails its checks, or its layers do not decode.
+    BadSweep,
 }
 
 /// What was wrong with a received model.

@@ -292,3 +292,59 @@ proptest! {
         prop_assert_eq!(postcard::from_bytes::<Response>(&body).expect("decodes"), refused);
     }
 }
+
+#[test]
+fn sweep_layers_decode_exactly_n_layers() {
+    use zest_features::sweep::SweepLayer;
+    use zest_features::{Act, Kind};
+    let layer = |n_in: u32, n_out: u32| SweepLayer {
+        kind: Kind::Dense,
+        act: Act::Relu,
+        n_in,
+        n_out,
+        n_mult: u64::from(n_in * n_out),
+        n_zero_weights: 3,
+        n_weights: u64::from(n_in * n_out),
+        positions: 1,
+        kernel: 0,
+        rf_shape: (n_in, n_out),
+    };
+    let layers = [layer(16, 64), layer(64, 5)];
+    let mut bytes = Vec::new();
+    for l in &layers {
+        bytes.extend(postcard::to_allocvec(l).unwrap());
+    }
+    let grid = zest_features::sweep::Grid {
+        widths: [16, 0, 0, 0, 0, 0, 0, 0],
+        n_widths: 1,
+        reuse_factors: [1; 16],
+        n_reuse: 1,
+        strategies: zest_features::sweep::LATENCY,
+        io: zest_features::sweep::IO_PARALLEL,
+        family: zest_features::Family::Series7,
+        clock_ns: 5.0,
+        fabric_mult: false,
+    };
+    fn req<'a>(
+        grid: zest_features::sweep::Grid,
+        n_layers: u8,
+        layers: &'a [u8],
+    ) -> zest_proto::SweepRequest<'a> {
+        zest_proto::SweepRequest {
+            model_id: 1,
+            grid,
+            limits: [f64::INFINITY; 6],
+            n_layers,
+            layers,
+        }
+    }
+    let got: Vec<_> = req(grid, 2, &bytes).layers().expect("two layers").collect();
+    assert_eq!(got, layers);
+    assert!(req(grid, 1, &bytes).layers().is_none(), "trailing bytes");
+    assert!(req(grid, 3, &bytes).layers().is_none(), "too few bytes");
+    assert!(req(grid, 0, &[]).layers().is_none(), "no layers");
+    assert!(
+        req(grid, 2, &bytes[..bytes.len() - 1]).layers().is_none(),
+        "cut short"
+    );
+}

@@ -9,10 +9,12 @@
 //! (`ZEST_PRINT_GOLDEN=1 cargo test -p zest-proto --test golden -- --nocapture`
 //! prints them).
 
+use zest_features::sweep::{Grid, IO_PARALLEL, LATENCY, RESOURCE};
+use zest_features::Family;
 use zest_proto::{
     encode_frame, Engine, EstimateRequest, Estimates, Identity, Links, ModelFault, ModelSource,
-    ModelStatus, Refusal, RejectCounts, RejectReason, Request, Response, Stats, UdpEndpoint,
-    ENCODED_BUF_LEN, PROTOCOL_VERSION,
+    ModelStatus, Refusal, RejectCounts, RejectReason, Request, Response, Stats, SweepPage,
+    SweepRequest, UdpEndpoint, ENCODED_BUF_LEN, PROTOCOL_VERSION,
 };
 
 const SEQ: u16 = 0x1234;
@@ -55,6 +57,26 @@ fn requests() -> Vec<(&'static str, Request<'static>)> {
         ),
         ("ModelCommit", Request::ModelCommit { id: 0xDEAD_BEEF }),
         ("ModelReset", Request::ModelReset),
+        (
+            "Sweep",
+            Request::Sweep(SweepRequest {
+                model_id: 7,
+                grid: Grid {
+                    widths: [8, 16, 0, 0, 0, 0, 0, 0],
+                    n_widths: 2,
+                    reuse_factors: [1, 4, 300, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                    n_reuse: 3,
+                    strategies: LATENCY | RESOURCE,
+                    io: IO_PARALLEL,
+                    family: Family::Series7,
+                    clock_ns: 5.0,
+                    fabric_mult: false,
+                },
+                limits: [42_560.0, 85_120.0, 176.0, 224.0, f64::INFINITY, 1.0],
+                n_layers: 1,
+                layers: &[0, 1, 16, 64, 128, 8, 0, 128, 8, 1, 0, 16, 64],
+            }),
+        ),
     ]
 }
 
@@ -130,6 +152,20 @@ fn responses() -> Vec<(&'static str, Response<'static>)> {
             }),
         ),
     ];
+    v.push((
+        "Sweep",
+        Response::Sweep(SweepPage {
+            engine: Engine::Soft,
+            model_id: 7,
+            evaluated: 12,
+            infeasible: 3,
+            front: 1,
+            overflow: false,
+            first: 0,
+            points: &[2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 240, 63],
+            ticks: 1000,
+        }),
+    ));
     for r in RejectReason::ALL {
         v.push((r.name(), Response::Rejected(r)));
     }
@@ -159,6 +195,7 @@ fn responses() -> Vec<(&'static str, Response<'static>)> {
             "ModelInvalid/IdMismatch",
             Refusal::ModelInvalid(ModelFault::IdMismatch),
         ),
+        ("BadSweep", Refusal::BadSweep),
     ];
     for (name, r) in refusals {
         v.push((name, Response::Refused(r)));
@@ -172,33 +209,20 @@ const GOLDEN: &[(&str, &str)] = &[
     ("Request::Identify", "04033412051521fd3d00"),
     ("Request::Echo", "0803341201040102060314f773c800"),
     ("Request::Stats", "0903341202e251c6dc00"),
-    (
-        "Request::Estimate",
-        "1d03341203888e98a8c0e080810102010102030405ac0201020201060902080207053183ad5d00",
-    ),
-    (
-        "Request::ModelBegin",
-        "1103341204effdb6f50de8fb03fc34fb2000",
-    ),
+    ("Request::Estimate", "1d03341203888e98a8c0e080810102010102030405ac0201020201060902080207053183ad5d00"),
+    ("Request::ModelBegin", "1103341204effdb6f50de8fb03fc34fb2000"),
     ("Request::ModelChunk", "0903341205800803aa0655ea7d31e300"),
     ("Request::ModelCommit", "0e03341206effdb6f50d37e6c1fa00"),
     ("Request::ModelReset", "0903341207fe4537e900"),
-    (
-        "Response::Identity",
-        "040334121605302e312e30030471656d7501010107801001010a0a020f18e13c3ea5125700",
-    ),
+    ("Request::Sweep", "0803341208070810010101010106020104ac0201010101010101010101010104030301010103a040010101010104c8e4400101010104c8f44001010101010366400101010101036c40010101010103f07f010101010105f03f010d06011040800804800801071040dc2f99ae00"),
+    ("Response::Identity", "040334121605302e312e30030471656d7501010107801001010a0a020f18e13c3ea5125700"),
     ("Response::Echo", "0603341201020601cccb776b00"),
-    (
-        "Response::Stats",
-        "1603341202030102030405c0843d80c2d72f5c3b09a600",
-    ),
-    (
-        "Response::Estimates/Pl",
-        "050334120404090801010101010101064ddf1e422900",
-    ),
+    ("Response::Stats", "1603341202030102030405c0843d80c2d72f5c3b09a600"),
+    ("Response::Estimates/Pl", "050334120404090801010101010101064ddf1e422900"),
     ("Response::Estimates/Soft", "07033412040109010567a11ce800"),
     ("Response::Model/Embedded", "0603341205050105551dce9600"),
     ("Response::Model/Uploaded", "0c033412050601642c411ec900"),
+    ("Response::Sweep", "0a0334120701070c030101030c02010101010101010109f03fe8072047e46f00"),
     ("Response::bad_crc", "0503341203059ad5084300"),
     ("Response::unsupported_version", "0a0334120301995663b100"),
     ("Response::frame_too_long", "0a03341203026da533a200"),
@@ -216,10 +240,8 @@ const GOLDEN: &[(&str, &str)] = &[
     ("Response::ModelInvalid/Hash", "0b03341206080174f994ff00"),
     ("Response::ModelInvalid/Format", "0b033412060802800ac4ec00"),
     ("Response::ModelInvalid/Invalid", "0b0334120608038389af1e00"),
-    (
-        "Response::ModelInvalid/IdMismatch",
-        "0b03341206080468ed65ca00",
-    ),
+    ("Response::ModelInvalid/IdMismatch", "0b03341206080468ed65ca00"),
+    ("Response::BadSweep", "0a0334120609fdf7926600"),
 ];
 
 #[test]

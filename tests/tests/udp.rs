@@ -102,8 +102,8 @@ const UNREASSEMBLABLE: usize = 8000;
 /// (over the 1,472-byte UDP payload of one Ethernet frame) that reassemble
 /// into a frame too long, and ones too large to reassemble (no reply).
 fn datagram(rng: &mut fastrand::Rng, i: usize) -> (Vec<u8>, Vec<Expected>) {
-    if i % 1000 == 0 {
-        let len = if i % 2000 == 0 {
+    if i.is_multiple_of(1000) {
+        let len = if i.is_multiple_of(2000) {
             UNREASSEMBLABLE
         } else {
             rng.usize(1500..4000)

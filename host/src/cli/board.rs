@@ -78,6 +78,32 @@ pub enum BoardCommand {
         #[command(flatten)]
         bench: BenchArgs,
     },
+    /// Sweep every distinct network architecture of the data on the board
+    /// and on the host (`zest sweep`'s computation, a small grid each) and
+    /// compare the Pareto sets point for point; report configurations/s on
+    /// both sides and the bytes on the link.
+    ///
+    /// Example: zest board sweep-check --port udp:127.0.0.1:4001
+    #[command(name = "sweep-check")]
+    SweepCheck {
+        #[command(flatten)]
+        conn: Conn,
+        /// Data directory (default: $ZEST_DATA, else ../shared/data).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Fixed-point model the board holds (default: the shipped one).
+        #[arg(long)]
+        fixed_model: Option<PathBuf>,
+        /// `ap_fixed` widths of each architecture's grid.
+        #[arg(long, value_delimiter = ',', default_value = "8,16")]
+        precisions: Vec<u8>,
+        /// Reuse factors of each architecture's grid.
+        #[arg(long, value_delimiter = ',', default_value = "1,4")]
+        reuse_factors: Vec<u32>,
+        /// Check only the first N distinct architectures.
+        #[arg(long)]
+        max: Option<usize>,
+    },
 }
 
 impl Conn {
@@ -114,6 +140,82 @@ impl BoardCommand {
             BoardCommand::Bench { conn, bench } => {
                 let mut c = conn.connect()?;
                 board_bench(&mut c, &bench, conn.json)?;
+            }
+            BoardCommand::SweepCheck {
+                conn,
+                data,
+                fixed_model,
+                precisions,
+                reuse_factors,
+                max,
+            } => {
+                let mut c = conn.connect()?;
+                let designs = super::learn::designs_if_present(data.as_deref())?;
+                anyhow::ensure!(
+                    !designs.is_empty(),
+                    "no synthesis records found: pass --data DIR or set ZEST_DATA"
+                );
+                let bytes = zest::models::read_fixed(fixed_model.as_deref())?;
+                let spec = zest::sweep::SweepSpec {
+                    widths: precisions,
+                    reuse_factors,
+                    strategies: vec![
+                        zest::design::Strategy::Latency,
+                        zest::design::Strategy::Resource,
+                    ],
+                    io_types: vec![
+                        zest::design::IoType::IoParallel,
+                        zest::design::IoType::IoStream,
+                    ],
+                    part: zest::part::PYNQ_Z2.into(),
+                    clock_ns: 5.0,
+                    bound: 0.8,
+                    max_latency: None,
+                    max_ii: None,
+                };
+                let bar = indicatif::ProgressBar::new(0);
+                let r = zest::sweep::check_architectures(
+                    &mut c,
+                    &bytes,
+                    &designs,
+                    &spec,
+                    max,
+                    Duration::from_secs(120),
+                    |k, n| {
+                        bar.set_length(n as u64);
+                        bar.set_position(k as u64);
+                    },
+                )?;
+                bar.finish_and_clear();
+                if conn.json {
+                    print_json(&r)?;
+                } else {
+                    println!(
+                        "{} distinct architectures ({} designs skipped: over {} layers) x {} configurations: {} mismatches between the board and the host",
+                        r.architectures,
+                        r.skipped,
+                        zest_proto::MAX_SWEEP_LAYERS,
+                        r.grid_points,
+                        r.mismatches.len()
+                    );
+                    println!(
+                        "board: {:.0} configurations/s (link included, {:.2} s); host fixed-point model: {:.0} configurations/s (ratio {:.1}x); link: {} bytes sent, {} received",
+                        r.board_configurations_per_s,
+                        r.board_seconds,
+                        r.host_configurations_per_s,
+                        r.host_configurations_per_s / r.board_configurations_per_s.max(1e-9),
+                        r.bytes.0,
+                        r.bytes.1
+                    );
+                    for (k, id) in r.mismatches.iter().take(20) {
+                        eprintln!("MISMATCH architecture {k} (first design {id})");
+                    }
+                }
+                anyhow::ensure!(
+                    r.mismatches.is_empty(),
+                    "{} architectures differ between the board and the host",
+                    r.mismatches.len()
+                );
             }
             BoardCommand::Info(conn) => {
                 let mut board = conn.connect()?;

@@ -15,6 +15,7 @@ pub mod explore;
 pub mod learn;
 pub mod optimize;
 pub mod render;
+pub mod sweep;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -72,6 +73,18 @@ pub enum Command {
         #[command(subcommand)]
         command: board::BoardCommand,
     },
+    /// Sweep one network over a grid of hls4ml configurations (precision,
+    /// reuse factor, strategy, io type) with the fixed-point model and print
+    /// the feasible Pareto set (LUT, FF, DSP, BRAM18, latency; limits: the
+    /// part times --bound, --max-latency, --max-ii). With --board the board
+    /// expands and estimates the grid itself and answers with the set: one
+    /// request instead of one per design, and the same set as the host's.
+    ///
+    /// Examples:
+    ///   zest sweep tests/fixtures/jet_tagger.json --plot front.png
+    ///   zest sweep jet.json --precisions 8,12,16 --reuse-factors 1,2,4 --max-ii 1 --board udp:127.0.0.1:4001
+    #[command(verbatim_doc_comment)]
+    Sweep(sweep::SweepArgs),
     /// Estimate what hls4ml synthesis would report for a network: LUT, FF,
     /// DSP, BRAM18, latency and II, the part's utilisation and each layer's
     /// share. Answers from the model embedded in zest unless --model is given.
@@ -182,6 +195,7 @@ impl Command {
             Command::Hls(a) => a.run(),
             Command::HlsCheck(a) => a.run(),
             Command::Estimate(a) => a.run(),
+            Command::Sweep(a) => a.run(),
             Command::Ingest(a) => a.run(),
             Command::Train(a) => a.run(),
             Command::Eval(a) => a.run(),

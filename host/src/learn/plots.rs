@@ -447,3 +447,85 @@ pub fn write_explore_plot(
     root.present().map_err(|e| err(&e))?;
     Ok(())
 }
+
+/// `zest sweep --plot`: the feasible Pareto set as estimated DSP against
+/// latency, each point coloured by its LUTs (blue few, red many) and
+/// labelled with its width and reuse factor.
+pub fn write_sweep_plot(
+    path: &Path,
+    network: &str,
+    result: &crate::sweep::SweepResult,
+) -> Result<(), PlotError> {
+    register_font()?;
+    let shown = path.display().to_string();
+    let err = |e: &dyn std::fmt::Display| PlotError::Draw {
+        path: shown.clone(),
+        why: e.to_string(),
+    };
+    let pts: Vec<(f64, f64, f64, String)> = result
+        .pareto
+        .iter()
+        .map(|p| {
+            (
+                p.targets[2],
+                p.targets[4],
+                p.targets[0],
+                format!("W{} RF{}", p.config.width, p.config.reuse_factor),
+            )
+        })
+        .collect();
+    let x_hi = pts.iter().map(|p| p.0).fold(1.0, f64::max) * 1.1;
+    let y_hi = pts.iter().map(|p| p.1).fold(1.0, f64::max) * 1.1;
+    let (l_lo, l_hi) = pts.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| {
+        (lo.min(p.2), hi.max(p.2))
+    });
+    let colour = |lut: f64| {
+        let f = if l_hi > l_lo {
+            ((lut - l_lo) / (l_hi - l_lo)).clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        RGBColor((40.0 + 200.0 * f) as u8, 60, (230.0 - 190.0 * f) as u8)
+    };
+    let root = BitMapBackend::new(path, (900, 640)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "{network}: feasible Pareto set, {} of {} configurations (LUT {:.0}–{:.0}: blue → red)",
+                pts.len(),
+                result.evaluated,
+                if l_lo.is_finite() { l_lo } else { 0.0 },
+                l_hi
+            ),
+            ("sans-serif", 17),
+        )
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..x_hi, 0.0..y_hi)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("estimated DSP")
+        .y_desc("estimated latency (cycles)")
+        .draw()
+        .map_err(|e| err(&e))?;
+    chart
+        .draw_series(
+            pts.iter()
+                .map(|p| Circle::new((p.0, p.1), 6, colour(p.2).filled())),
+        )
+        .map_err(|e| err(&e))?;
+    chart
+        .draw_series(pts.iter().map(|p| {
+            Text::new(
+                p.3.clone(),
+                (p.0, p.1),
+                ("sans-serif", 11).into_font().color(&BLACK),
+            )
+        }))
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}
