@@ -218,10 +218,25 @@ fn request_name(req: &Request<'_>) -> &'static str {
 }
 
 impl BoardClient {
-    /// Connects to the board at `spec`.
+    /// Connects to the board at `spec`. Over UDP, one small `Identify`
+    /// goes first (its answer, or its absence, is not judged here): a
+    /// router or QEMU's user network that still has to resolve the board's
+    /// MAC address may keep one packet and drop the rest, which would lose
+    /// the first fragmented request and cost a whole timeout.
     pub fn connect(spec: &PortSpec, patience: Patience) -> Result<Self> {
         let link = Link::open(spec, patience.connect)?;
-        Ok(Self::over(link, spec.to_string(), patience))
+        let mut client = Self::over(link, spec.to_string(), patience);
+        if matches!(spec, PortSpec::Udp(_)) {
+            let full = client.patience.timeout;
+            client.patience.timeout = full.min(Duration::from_millis(300));
+            for _ in 0..3 {
+                if matches!(client.try_once(&Request::Identify), Ok(Some(_))) {
+                    break;
+                }
+            }
+            client.patience.timeout = full;
+        }
+        Ok(client)
     }
 
     /// Uses an already open link.

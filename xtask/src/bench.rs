@@ -1,9 +1,14 @@
-//! `cargo xtask bench`: link figures for the README.
+//! `cargo xtask bench`: link and board figures for the README, in one run.
 //!
 //! The firmware under QEMU echoes 32 B and 512 B payloads over UART0 as a
-//! TCP chardev (what `zest board --port tcp:` uses) and as a Unix socket;
-//! a plain loopback TCP echo thread, measured in the same run, is the floor
-//! no QEMU link can beat. Figures are medians of `count` sequential echoes.
+//! TCP chardev (what `zest board --port tcp:` uses) and as a Unix socket,
+//! and over GEM0 as UDP datagrams (`--port udp:`); a plain loopback TCP
+//! echo thread, measured in the same run, is the floor no QEMU link can
+//! beat. Figures are medians of `count` sequential echoes. Then, with the
+//! release `zest`: `Estimate` designs/s over the UART and over UDP, and
+//! `Sweep` configurations/s on the board against the host's own sweep,
+//! with the bytes a sweep saves on the link. QEMU paces neither link: a
+//! PYNQ-Z2's UART carries at most 11.5 kB/s each way.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -39,13 +44,24 @@ fn qemu_rows(elf: &Path, uart0: Uart0, label: &str, count: u32) -> Result<Vec<Ro
     })?;
     let mut client = BoardClient::connect(qemu.port(), Patience::default())?;
     client.identify()?;
+    let mut rows = ping_rows(&mut client, &format!("QEMU UART0, {label}"), count)?;
+    if matches!(qemu.port(), zest_board::link::PortSpec::Tcp(_)) {
+        // The same board over its Ethernet (the UART's client started it).
+        let mut udp = BoardClient::connect(qemu.udp_port(), Patience::default())?;
+        udp.identify()?;
+        rows.extend(ping_rows(&mut udp, "QEMU GEM0, UDP", count)?);
+    }
+    Ok(rows)
+}
+
+fn ping_rows(client: &mut BoardClient, link: &str, count: u32) -> Result<Vec<Row>> {
     // Warm-up: first requests pay for QEMU's translation cache.
-    zest_board::ping::ping(&mut client, 50, 512, |_| {})?;
+    zest_board::ping::ping(client, 50, 512, |_| {})?;
     let mut rows = Vec::new();
     for size in [32usize, 512] {
-        let r = zest_board::ping::ping(&mut client, count, size, |_| {})?;
+        let r = zest_board::ping::ping(client, count, size, |_| {})?;
         rows.push(Row {
-            link: format!("QEMU UART0, {label}"),
+            link: link.to_string(),
             size,
             count,
             lost: r.lost + r.corrupted,
@@ -56,6 +72,83 @@ fn qemu_rows(elf: &Path, uart0: Uart0, label: &str, count: u32) -> Result<Vec<Ro
         });
     }
     Ok(rows)
+}
+
+/// Runs the release `zest` with `args`, expects success, returns its JSON.
+fn zest_json(zest: &Path, args: &[&str]) -> Result<serde_json::Value> {
+    let mut cmd = std::process::Command::new(zest);
+    cmd.current_dir(root()).args(args);
+    eprintln!("xtask: $ {cmd:?}");
+    let out = cmd.output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "zest {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// Estimate and Sweep throughput on one QEMU board, over both links.
+fn board_work(elf: &Path, zest: &Path) -> Result<serde_json::Value> {
+    let qemu = Qemu::spawn(&QemuConfig {
+        elf: elf.to_path_buf(),
+        uart0: Uart0::Tcp(None),
+        log: root().join("target/bench-work-uart1.log"),
+        icount_shift: None,
+        udp_port: None,
+    })?;
+    let (uart, udp) = (qemu.port().to_string(), qemu.udp_port().to_string());
+    let bench = |port: &str| {
+        zest_json(
+            zest,
+            &[
+                "board",
+                "bench",
+                "--port",
+                port,
+                "--timeout-ms",
+                "20000",
+                "--designs",
+                "1000",
+                "--json",
+            ],
+        )
+    };
+    // The UART first: its first client starts the CPU.
+    let est_uart = bench(&uart)?;
+    let est_udp = bench(&udp)?;
+    let jet = "tests/fixtures/jet_tagger.json";
+    let sweep_board = zest_json(
+        zest,
+        &[
+            "sweep",
+            jet,
+            "--board",
+            &udp,
+            "--compare-estimates",
+            "--json",
+        ],
+    )?;
+    let sweep_host = zest_json(zest, &["sweep", jet, "--json"])?;
+    let check = zest_json(
+        zest,
+        &[
+            "board",
+            "sweep-check",
+            "--port",
+            &udp,
+            "--max",
+            "200",
+            "--json",
+        ],
+    )?;
+    Ok(serde_json::json!({
+        "estimate_uart": est_uart,
+        "estimate_udp": est_udp,
+        "sweep_board": sweep_board,
+        "sweep_host": sweep_host,
+        "sweep_check": check,
+    }))
 }
 
 /// Plain TCP echo on loopback: the cost of the host side and the kernel alone.
@@ -120,6 +213,8 @@ pub fn run(count: u32, json: Option<&Path>) -> Result<()> {
     )?);
     let _ = std::fs::remove_file(&sock);
     rows.extend(loopback_rows(count)?);
+    let zest = release_zest()?;
+    let work = board_work(&elf, &zest)?;
 
     println!(
         "{:<30} {:>6} {:>6} {:>12} {:>12} {:>10} {:>12} {:>10}",
@@ -143,11 +238,58 @@ pub fn run(count: u32, json: Option<&Path>) -> Result<()> {
             r.rtt_median_us / floor
         );
     }
+    print_work(&work);
     if let Some(path) = json {
-        std::fs::write(path, serde_json::to_string_pretty(&rows)?)?;
+        let all = serde_json::json!({ "links": rows, "board": work });
+        std::fs::write(path, serde_json::to_string_pretty(&all)?)?;
         println!("figures written to {}", path.display());
     }
     Ok(())
+}
+
+fn print_work(w: &serde_json::Value) {
+    let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    println!();
+    for (link, key) in [
+        ("UART0 (TCP)", "estimate_uart"),
+        ("GEM0 (UDP)", "estimate_udp"),
+    ] {
+        let e = &w[key];
+        println!(
+            "Estimate over {link:<12}: {:>7.1} designs/s ({} designs, {} mismatches); host fixed-point model {:.0} designs/s",
+            f(e, "designs_per_s"),
+            e["designs"],
+            e["mismatches"],
+            f(e, "host_designs_per_s")
+        );
+    }
+    let (b, h) = (&w["sweep_board"], &w["sweep_host"]);
+    let n = f(b, "evaluated");
+    let bytes = |v: &serde_json::Value| {
+        v.as_array()
+            .map(|a| a.iter().filter_map(serde_json::Value::as_f64).sum::<f64>())
+            .unwrap_or(f64::NAN)
+    };
+    let (sweep_bytes, est_bytes) = (bytes(&b["bytes"]), bytes(&b["estimate_path_bytes"]));
+    println!(
+        "Sweep of the jet tagger, {n:.0} configurations: board {:.0} configurations/s over UDP, host {:.0}/s; same Pareto set: {}",
+        n / f(b, "seconds"),
+        n / f(h, "seconds"),
+        b["pareto"] == h["pareto"]
+    );
+    println!(
+        "  link bytes: Sweep {sweep_bytes:.0}, one Estimate per configuration {est_bytes:.0} ({:.1}x)",
+        est_bytes / sweep_bytes
+    );
+    let c = &w["sweep_check"];
+    println!(
+        "Sweep check, {} distinct data architectures x {} configurations: {} mismatches; board {:.0} configurations/s, host {:.0}/s",
+        c["architectures"],
+        c["grid_points"],
+        c["mismatches"].as_array().map_or(0, Vec::len),
+        f(c, "board_configurations_per_s"),
+        f(c, "host_configurations_per_s")
+    );
 }
 
 /// One `zest board bench` run under QEMU.

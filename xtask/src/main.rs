@@ -119,8 +119,10 @@ enum Cmd {
         #[arg(long, default_value_t = 6)]
         board_evaluations: usize,
     },
-    /// Link benchmark: echo RTT and payload bytes/s for 32 B and 512 B over
-    /// QEMU's TCP and Unix-socket UART.
+    /// Link and board benchmark: echo RTT and payload bytes/s for 32 B and
+    /// 512 B over QEMU's TCP and Unix-socket UART and over UDP; Estimate
+    /// designs/s over UART and UDP; Sweep configurations/s on the board
+    /// against the host, and the link bytes a Sweep saves.
     Bench {
         /// Echo requests per size.
         #[arg(long, default_value_t = 1000)]
