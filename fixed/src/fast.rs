@@ -927,6 +927,33 @@ fn rows<X, W>(p: &Part, x: &[X], w: &[W], acc: &mut [i64], dot: impl Fn(&[X], &[
     }
 }
 
+/// `Σ p(x_i, w_i)`, wrapping, four terms per iteration (the unrolling the
+/// Cortex-A9 wants: one loop test per four multiply-adds). `x` and `w`
+/// have the same length; the kernels below differ only in `p` and `A`.
+#[inline(always)]
+fn unrolled<X, W, A: Copy>(
+    x: &[X],
+    w: &[W],
+    zero: A,
+    p: impl Fn(&X, &W) -> A,
+    add: impl Fn(A, A) -> A,
+) -> A {
+    let (mut xs, mut ws) = (x, w);
+    let mut acc = zero;
+    while let ([x0, x1, x2, x3, xr @ ..], [w0, w1, w2, w3, wr @ ..]) = (xs, ws) {
+        acc = add(
+            add(add(add(acc, p(x0, w0)), p(x1, w1)), p(x2, w2)),
+            p(x3, w3),
+        );
+        (xs, ws) = (xr, wr);
+    }
+    while let ([x0, xr @ ..], [w0, wr @ ..]) = (xs, ws) {
+        acc = add(acc, p(x0, w0));
+        (xs, ws) = (xr, wr);
+    }
+    acc
+}
+
 /// [`Kernel::Pairs`]: `Σ lo(x)·lo(w) + hi(x)·hi(w)` over packed words, in
 /// `i32` (bounded by the decoder: never wraps), four words (eight products)
 /// per iteration. `x` and `w` have the same length.
@@ -939,21 +966,7 @@ fn dot_pairs(x: &[i32], w: &[i32]) -> i64 {
             .wrapping_mul(lo(b))
             .wrapping_add(hi(a).wrapping_mul(hi(b)))
     };
-    let (mut xs, mut ws) = (x, w);
-    let mut acc = 0i32;
-    while let ([x0, x1, x2, x3, xr @ ..], [w0, w1, w2, w3, wr @ ..]) = (xs, ws) {
-        acc = acc
-            .wrapping_add(p(x0, w0))
-            .wrapping_add(p(x1, w1))
-            .wrapping_add(p(x2, w2))
-            .wrapping_add(p(x3, w3));
-        (xs, ws) = (xr, wr);
-    }
-    while let ([x0, xr @ ..], [w0, wr @ ..]) = (xs, ws) {
-        acc = acc.wrapping_add(p(x0, w0));
-        (xs, ws) = (xr, wr);
-    }
-    i64::from(acc)
+    i64::from(unrolled(x, w, 0i32, p, i32::wrapping_add))
 }
 
 /// [`Kernel::Narrow`]: `Σ x·w` in `i32` (bounded by the decoder: never
@@ -964,21 +977,7 @@ where
     i32: From<W>,
 {
     let p = |a: &i32, b: &W| a.wrapping_mul(i32::from(*b));
-    let (mut xs, mut ws) = (x, w);
-    let mut acc = 0i32;
-    while let ([x0, x1, x2, x3, xr @ ..], [w0, w1, w2, w3, wr @ ..]) = (xs, ws) {
-        acc = acc
-            .wrapping_add(p(x0, w0))
-            .wrapping_add(p(x1, w1))
-            .wrapping_add(p(x2, w2))
-            .wrapping_add(p(x3, w3));
-        (xs, ws) = (xr, wr);
-    }
-    while let ([x0, xr @ ..], [w0, wr @ ..]) = (xs, ws) {
-        acc = acc.wrapping_add(p(x0, w0));
-        (xs, ws) = (xr, wr);
-    }
-    i64::from(acc)
+    i64::from(unrolled(x, w, 0i32, p, i32::wrapping_add))
 }
 
 /// [`Kernel::Wide`]: `Σ x·w` of exact `i32 × i32` products in `i64`
@@ -989,21 +988,7 @@ where
     i32: From<W>,
 {
     let p = |a: &i32, b: &W| i64::from(*a) * i64::from(i32::from(*b));
-    let (mut xs, mut ws) = (x, w);
-    let mut acc = 0i64;
-    while let ([x0, x1, x2, x3, xr @ ..], [w0, w1, w2, w3, wr @ ..]) = (xs, ws) {
-        acc = acc
-            .wrapping_add(p(x0, w0))
-            .wrapping_add(p(x1, w1))
-            .wrapping_add(p(x2, w2))
-            .wrapping_add(p(x3, w3));
-        (xs, ws) = (xr, wr);
-    }
-    while let ([x0, xr @ ..], [w0, wr @ ..]) = (xs, ws) {
-        acc = acc.wrapping_add(p(x0, w0));
-        (xs, ws) = (xr, wr);
-    }
-    acc
+    unrolled(x, w, 0i64, p, i64::wrapping_add)
 }
 
 /// [`Kernel::Full`]: the reference's `i64` wrapping products and sum.

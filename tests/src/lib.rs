@@ -112,3 +112,19 @@ pub fn process_alive(pid: u32) -> bool {
         Err(_) => false,
     }
 }
+
+/// The firmware booted once and never panicked, faulted or reset (its log
+/// says so: every boot prints its banner, every fault and panic a line
+/// before the reset).
+pub fn assert_never_reset(qemu: &Qemu) {
+    let log = qemu.log();
+    assert!(
+        !log.contains("PANIC") && !log.contains("FATAL"),
+        "firmware log: {log}"
+    );
+    assert_eq!(
+        log.matches("zest firmware").count(),
+        1,
+        "the firmware reset: {log}"
+    );
+}
