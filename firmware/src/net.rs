@@ -144,6 +144,20 @@ impl Net {
         );
     }
 
+    /// Polls again while the stack has something to send now (the next
+    /// fragment of a large reply goes out one poll at a time), at most
+    /// `max` times: a fragmented reply leaves at once, not at the next
+    /// maintenance poll.
+    pub fn flush(&mut self, now_ms: i64, max: usize) {
+        let now = Instant::from_millis(now_ms);
+        for _ in 0..max {
+            if self.iface.poll_delay(now, &self.sockets) != Some(smoltcp::time::Duration::ZERO) {
+                break;
+            }
+            self.poll(now_ms);
+        }
+    }
+
     /// Whether a frame waits in the MAC's RX ring.
     pub fn frame_waiting(&self) -> bool {
         self.gem.rx_ready()

@@ -230,6 +230,7 @@ fn serve_udp(
         }
         net.poll(millis(uptime));
     }
+    net.flush(millis(uptime), 16);
 }
 
 fn from_of(d: &Datagram) -> smoltcp::socket::udp::UdpMetadata {
