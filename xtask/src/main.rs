@@ -74,7 +74,8 @@ enum Cmd {
     /// The main job on the embedded default: boot the board in QEMU; over
     /// UART0, then over UDP: print its identity and a ping summary, and
     /// estimate the jet tagger on it with the built-in fixed-point model;
-    /// print its counters.
+    /// sweep the jet tagger's configurations on the board; print its
+    /// counters.
     Demo,
     /// Everything CI checks: formatting, clippy (host and firmware), host
     /// tests, firmware build, QEMU end-to-end tests.
@@ -203,6 +204,21 @@ fn demo() -> Result<()> {
             demo_step(&zest, &format!("{title} over {link}"), args, port)?;
         }
     }
+    demo_step(
+        &zest,
+        "a sweep of the jet tagger on the board over UDP (24 configurations expanded, estimated and reduced to the feasible Pareto set by the board; --board left out, the host computes the same set)",
+        &[
+            "sweep",
+            "tests/fixtures/jet_tagger.json",
+            "--precisions",
+            "8,12,16",
+            "--reuse-factors",
+            "1,4,16,64",
+            "--io-types",
+            "io_parallel",
+        ],
+        &udp,
+    )?;
     let (title, args) = steps[3];
     demo_step(&zest, &format!("{title} (both links)"), args, &port)?;
     drop(qemu);
@@ -214,8 +230,9 @@ fn demo() -> Result<()> {
 
 /// One demo step: `zest ARGS --port PORT` (`--board PORT` for estimate).
 fn demo_step(zest: &Path, title: &str, args: &[&str], port: &str) -> Result<()> {
-    // `zest estimate` names the board with --board, the board commands with --port.
-    let flag = if args[0] == "estimate" {
+    // `zest estimate` and `zest sweep` name the board with --board, the
+    // board commands with --port.
+    let flag = if matches!(args[0], "estimate" | "sweep") {
         "--board"
     } else {
         "--port"
