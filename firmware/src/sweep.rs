@@ -62,7 +62,7 @@ pub fn run(
         &req.grid,
         &req.limits,
         front,
-        |tokens| model.estimate(tokens.iter().map(|t| &t[..])).ok(),
+        |_, tokens| model.estimate(tokens.iter().map(|t| &t[..])).ok(),
     )
     .map_err(|e| match e {
         zest_fixed::sweep::SweepError::Estimate(_) => Refusal::BadTokens,

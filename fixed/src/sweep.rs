@@ -91,11 +91,12 @@ pub fn quantize_token(input: &FixedType, facts: &LayerFacts, out: &mut [i64; TOK
     }
 }
 
-/// Sweeps `grid` over `layers`: `estimate` gives a design's raw totals
-/// from its quantized tokens (in `input`, the model's input type; totals in
-/// `total`, its total type); points over `limits` (target units, after the
-/// rules; `f64::INFINITY` for none) are infeasible. The Pareto set goes to
-/// `front`, ascending by grid index.
+/// Sweeps `grid` over `layers`: `estimate(i, tokens)` gives grid point
+/// `i`'s raw totals from its quantized tokens (in `input`, the model's
+/// input type; totals in `total`, its total type; a caller that computed
+/// them ahead, in parallel, may answer by index); points over `limits`
+/// (target units, after the rules; `f64::INFINITY` for none) are
+/// infeasible. The Pareto set goes to `front`, ascending by grid index.
 pub fn sweep<E>(
     input: &FixedType,
     total: &FixedType,
@@ -106,7 +107,7 @@ pub fn sweep<E>(
     mut estimate: E,
 ) -> Result<Outcome, SweepError>
 where
-    E: FnMut(&[[i64; TOKEN_LEN]]) -> Option<[i64; N_TARGETS]>,
+    E: FnMut(u32, &[[i64; TOKEN_LEN]]) -> Option<[i64; N_TARGETS]>,
 {
     grid.check().map_err(SweepError::Grid)?;
     if layers.is_empty() || layers.len() > MAX_LAYERS {
@@ -120,11 +121,8 @@ where
     for i in 0..grid.len() {
         let Some(cfg) = grid.config(i) else { break };
         let index = i as u32;
-        for (k, layer) in layers.iter().enumerate() {
-            facts[k] = layer_facts(layer, k, n, &cfg, grid);
-            quantize_token(input, &facts[k], &mut tokens[k]);
-        }
-        let raw = estimate(&tokens[..n]).ok_or(SweepError::Estimate(index))?;
+        point_tokens(input, layers, grid, &cfg, &mut facts[..n], &mut tokens[..n]);
+        let raw = estimate(index, &tokens[..n]).ok_or(SweepError::Estimate(index))?;
         let mut t = raw.map(|r| total.to_f64(r));
         Rules::of(&facts[..n]).apply(&mut t);
         out.evaluated += 1;
@@ -154,6 +152,23 @@ where
     }
     out.front = kept as u32;
     Ok(out)
+}
+
+/// The layer facts and quantized tokens of grid point `cfg` (`facts` and
+/// `tokens` as long as `layers`).
+pub fn point_tokens(
+    input: &FixedType,
+    layers: &[SweepLayer],
+    grid: &Grid,
+    cfg: &zest_features::sweep::Config,
+    facts: &mut [LayerFacts],
+    tokens: &mut [[i64; TOKEN_LEN]],
+) {
+    let n = layers.len();
+    for (k, ((layer, f), t)) in layers.iter().zip(facts).zip(tokens).enumerate() {
+        *f = layer_facts(layer, k, n, cfg, grid);
+        quantize_token(input, f, t);
+    }
 }
 
 /// Any configuration, to initialise the facts buffer.

@@ -255,16 +255,52 @@ fn named(
 }
 
 /// Sweeps on the host with the fixed-point model `fixed` (its bytes): what
-/// a board answers, bit for bit.
+/// a board answers, bit for bit. The grid points are estimated in parallel
+/// by the decoded model the firmware runs ([`zest_fixed::fast`], bit for
+/// bit the reference), then reduced in grid order as the board does.
 pub fn on_host(
     fixed: &[u8],
     layers: &[SweepLayer],
     grid: &Grid,
     limits: &[f64; N_TARGETS],
 ) -> Result<SweepResult, SweepError> {
+    use rayon::prelude::*;
     let start = std::time::Instant::now();
     let model = FixedModel::parse(fixed).map_err(SweepError::Model)?;
     let id = FixedModel::id_of(fixed).map_err(SweepError::Model)?;
+    let need = zest_fixed::fast::Layout::need(&model).map_err(SweepError::Model)?;
+    let (mut l8, mut l16, mut l32, mut l64) = (
+        vec![0i8; need.i8s],
+        vec![0i16; need.i16s],
+        vec![0i32; need.i32s],
+        vec![0i64; need.i64s],
+    );
+    let mut buffers = zest_fixed::fast::Buffers::new(&mut l8, &mut l16, &mut l32, &mut l64);
+    let layout = buffers.decode(&model).map_err(SweepError::Model)?;
+    let fast = buffers
+        .model(&layout)
+        .ok_or(SweepError::Model(ModelError::Capacity))?;
+    if layers.is_empty() || layers.len() > zest_fixed::sweep::MAX_LAYERS {
+        return Err(SweepError::Sweep(zest_fixed::sweep::SweepError::Layers));
+    }
+    let raws: Vec<Option<[i64; N_TARGETS]>> = (0..grid.len())
+        .into_par_iter()
+        .map(|i| {
+            let cfg = grid.config(i)?;
+            let mut facts =
+                vec![zest_features::sweep::layer_facts(&layers[0], 0, 1, &cfg, grid); layers.len()];
+            let mut tokens = vec![[0i64; zest_features::TOKEN_LEN]; layers.len()];
+            zest_fixed::sweep::point_tokens(
+                &model.input,
+                layers,
+                grid,
+                &cfg,
+                &mut facts,
+                &mut tokens,
+            );
+            fast.estimate(tokens.iter().map(|t| &t[..])).ok()
+        })
+        .collect();
     let mut front = vec![
         Point {
             index: 0,
@@ -279,7 +315,7 @@ pub fn on_host(
         grid,
         limits,
         &mut front,
-        |tokens| model.estimate(tokens.iter().map(|t| &t[..])).ok(),
+        |i, _| raws.get(i as usize).copied().flatten(),
     )?;
     let pareto = named(
         grid,

@@ -120,7 +120,7 @@ fn host_sweep(layers: &[SweepLayer]) -> (zest_fixed::sweep::Outcome, Vec<(u32, [
         &grid(),
         &limits(),
         &mut front,
-        |t| model.estimate(t.iter().map(|x| &x[..])).ok(),
+        |_, t| model.estimate(t.iter().map(|x| &x[..])).ok(),
     )
     .expect("host sweep");
     let points = front[..out.front as usize]
