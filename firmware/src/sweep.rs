@@ -9,7 +9,7 @@
 use zest_features::sweep::SweepLayer;
 use zest_features::TOKEN_LEN;
 use zest_fixed::fast::FastModel;
-use zest_fixed::sweep::{sweep, Outcome, Point, MAX_FRONT};
+use zest_fixed::sweep::{quantize_tokens, sweep, Outcome, Point, MAX_FRONT};
 use zest_proto::{Refusal, SweepRequest, MAX_SWEEP_LAYERS};
 
 /// The Pareto set of the last sweep.
@@ -55,14 +55,19 @@ pub fn run(
         *slot = layer;
         n += 1;
     }
+    let input = model.input();
+    let mut tokens = [[0i64; TOKEN_LEN]; MAX_SWEEP_LAYERS];
     sweep(
-        &model.input(),
         &model.total(),
         &layers[..n],
         &req.grid,
         &req.limits,
         front,
-        |_, tokens| model.estimate(tokens.iter().map(|t| &t[..])).ok(),
+        |_, facts| {
+            let tokens = &mut tokens[..facts.len()];
+            quantize_tokens(&input, facts, tokens);
+            model.estimate(tokens.iter().map(|t| &t[..])).ok()
+        },
     )
     .map_err(|e| match e {
         zest_fixed::sweep::SweepError::Estimate(_) => Refusal::BadTokens,

@@ -7,8 +7,8 @@
 //!
 //! ```text
 //! for i in grid:                      zest_features::sweep (tokens as the host builds them)
-//!   tokens  = quantize(token(layer_facts(layer, i)))     model input type, round, saturate
-//!   raw     = estimate(tokens)                           the caller's engine (bit-exact)
+//!   facts   = layer_facts(layer, i)
+//!   raw     = estimate(quantize(token(facts)))           the caller's engine (bit-exact), model input type, round, saturate
 //!   targets = rules(to_f64(raw))                         zest_features::rules
 //!   infeasible if any targets[t] > limits[t]
 //!   keep i unless a kept point is ≤ on every objective   (LUT, FF, DSP, BRAM18, latency)
@@ -91,14 +91,14 @@ pub fn quantize_token(input: &FixedType, facts: &LayerFacts, out: &mut [i64; TOK
     }
 }
 
-/// Sweeps `grid` over `layers`: `estimate(i, tokens)` gives grid point
-/// `i`'s raw totals from its quantized tokens (in `input`, the model's
-/// input type; totals in `total`, its total type; a caller that computed
-/// them ahead, in parallel, may answer by index); points over `limits`
-/// (target units, after the rules; `f64::INFINITY` for none) are
-/// infeasible. The Pareto set goes to `front`, ascending by grid index.
+/// Sweeps `grid` over `layers`: `estimate(i, facts)` gives grid point
+/// `i`'s raw totals (in `total`, the model's total type) from its layers'
+/// facts (the firmware quantizes them with [`quantize_tokens`] and runs its
+/// model; a caller that computed the totals ahead, in parallel, answers by
+/// index); points over `limits` (target units, after the rules;
+/// `f64::INFINITY` for none) are infeasible. The Pareto set goes to
+/// `front`, ascending by grid index.
 pub fn sweep<E>(
-    input: &FixedType,
     total: &FixedType,
     layers: &[SweepLayer],
     grid: &Grid,
@@ -107,22 +107,21 @@ pub fn sweep<E>(
     mut estimate: E,
 ) -> Result<Outcome, SweepError>
 where
-    E: FnMut(u32, &[[i64; TOKEN_LEN]]) -> Option<[i64; N_TARGETS]>,
+    E: FnMut(u32, &[LayerFacts]) -> Option<[i64; N_TARGETS]>,
 {
     grid.check().map_err(SweepError::Grid)?;
     if layers.is_empty() || layers.len() > MAX_LAYERS {
         return Err(SweepError::Layers);
     }
     let n = layers.len();
-    let mut tokens = [[0i64; TOKEN_LEN]; MAX_LAYERS];
     let mut facts = [layer_facts(&layers[0], 0, n, &dummy_config(grid), grid); MAX_LAYERS];
     let mut out = Outcome::default();
     let mut kept = 0usize;
     for i in 0..grid.len() {
         let Some(cfg) = grid.config(i) else { break };
         let index = i as u32;
-        point_tokens(input, layers, grid, &cfg, &mut facts[..n], &mut tokens[..n]);
-        let raw = estimate(index, &tokens[..n]).ok_or(SweepError::Estimate(index))?;
+        point_facts(layers, grid, &cfg, &mut facts[..n]);
+        let raw = estimate(index, &facts[..n]).ok_or(SweepError::Estimate(index))?;
         let mut t = raw.map(|r| total.to_f64(r));
         Rules::of(&facts[..n]).apply(&mut t);
         out.evaluated += 1;
@@ -154,19 +153,23 @@ where
     Ok(out)
 }
 
-/// The layer facts and quantized tokens of grid point `cfg` (`facts` and
-/// `tokens` as long as `layers`).
-pub fn point_tokens(
-    input: &FixedType,
+/// The layer facts of grid point `cfg` (`facts` as long as `layers`).
+pub fn point_facts(
     layers: &[SweepLayer],
     grid: &Grid,
     cfg: &zest_features::sweep::Config,
     facts: &mut [LayerFacts],
-    tokens: &mut [[i64; TOKEN_LEN]],
 ) {
     let n = layers.len();
-    for (k, ((layer, f), t)) in layers.iter().zip(facts).zip(tokens).enumerate() {
+    for (k, (layer, f)) in layers.iter().zip(facts).enumerate() {
         *f = layer_facts(layer, k, n, cfg, grid);
+    }
+}
+
+/// Every layer's token in the model's input type (`tokens` as long as
+/// `facts`).
+pub fn quantize_tokens(input: &FixedType, facts: &[LayerFacts], tokens: &mut [[i64; TOKEN_LEN]]) {
+    for (f, t) in facts.iter().zip(tokens) {
         quantize_token(input, f, t);
     }
 }

@@ -197,8 +197,19 @@ impl SweepSpec {
             clock_ns: self.clock_ns as f32,
             fabric_mult: false,
         };
-        grid.check()
-            .map_err(|e| SweepError::Grid(format!("the grid is invalid: {e:?}")))?;
+        grid.check().map_err(|e| {
+            use zest_features::sweep::GridError;
+            SweepError::Grid(
+                match e {
+                    GridError::Widths => "precision widths: 2..=64 bits each",
+                    GridError::ReuseFactors => "reuse factors: at least 1 each",
+                    GridError::Strategies => "strategies: at least one",
+                    GridError::Io => "io types: at least one",
+                    GridError::Clock => "clock period: a positive number of ns",
+                }
+                .into(),
+            )
+        })?;
         Ok(grid)
     }
 
@@ -290,14 +301,8 @@ pub fn on_host(
             let mut facts =
                 vec![zest_features::sweep::layer_facts(&layers[0], 0, 1, &cfg, grid); layers.len()];
             let mut tokens = vec![[0i64; zest_features::TOKEN_LEN]; layers.len()];
-            zest_fixed::sweep::point_tokens(
-                &model.input,
-                layers,
-                grid,
-                &cfg,
-                &mut facts,
-                &mut tokens,
-            );
+            zest_fixed::sweep::point_facts(layers, grid, &cfg, &mut facts);
+            zest_fixed::sweep::quantize_tokens(&model.input, &facts, &mut tokens);
             fast.estimate(tokens.iter().map(|t| &t[..])).ok()
         })
         .collect();
@@ -308,15 +313,9 @@ pub fn on_host(
         };
         MAX_FRONT
     ];
-    let out = zest_fixed::sweep::sweep(
-        &model.input,
-        &model.total,
-        layers,
-        grid,
-        limits,
-        &mut front,
-        |i, _| raws.get(i as usize).copied().flatten(),
-    )?;
+    let out = zest_fixed::sweep::sweep(&model.total, layers, grid, limits, &mut front, |i, _| {
+        raws.get(i as usize).copied().flatten()
+    })?;
     let pareto = named(
         grid,
         front[..out.front as usize]

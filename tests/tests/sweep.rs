@@ -15,7 +15,7 @@ use zest_features::sweep::{
 };
 use zest_features::{Act, Family, Kind, N_TARGETS, TOKEN_LEN};
 use zest_fixed::model::FixedModel;
-use zest_fixed::sweep::{quantize_token, sweep, Point, MAX_FRONT};
+use zest_fixed::sweep::{quantize_token, quantize_tokens, sweep, Point, MAX_FRONT};
 use zest_proto::{Refusal, SweepRequest};
 
 const SHIPPED: &[u8] = include_bytes!("../../host/models/default.zfx");
@@ -113,14 +113,17 @@ fn host_sweep(layers: &[SweepLayer]) -> (zest_fixed::sweep::Outcome, Vec<(u32, [
         };
         MAX_FRONT
     ];
+    let mut tokens = vec![[0i64; TOKEN_LEN]; layers.len()];
     let out = sweep(
-        &model.input,
         &model.total,
         layers,
         &grid(),
         &limits(),
         &mut front,
-        |_, t| model.estimate(t.iter().map(|x| &x[..])).ok(),
+        |_, facts| {
+            quantize_tokens(&model.input, facts, &mut tokens);
+            model.estimate(tokens.iter().map(|x| &x[..])).ok()
+        },
     )
     .expect("host sweep");
     let points = front[..out.front as usize]
