@@ -420,23 +420,24 @@ pub struct Summary {
     pub pareto: Vec<ParetoDesign>,
 }
 
+/// Adds `e`'s feasible designs to the running `front` (kept
+/// non-dominated) and gives the front's hypervolume.
+fn absorb(front: &mut Vec<[f64; 3]>, e: &Evaluation) -> f64 {
+    front.extend(
+        e.candidates
+            .iter()
+            .filter(|c| c.feasible)
+            .map(|c| c.objectives),
+    );
+    let v: Vec<Vec<f64>> = front.iter().map(|f| f.to_vec()).collect();
+    *front = pareto::front(&v).into_iter().map(|i| front[i]).collect();
+    pareto::hypervolume3(front)
+}
+
 /// Hypervolume after each evaluation of `evals`.
 pub fn hypervolume_trace(evals: &[Evaluation]) -> Vec<f64> {
-    let mut front: Vec<[f64; 3]> = Vec::new();
-    evals
-        .iter()
-        .map(|e| {
-            front.extend(
-                e.candidates
-                    .iter()
-                    .filter(|c| c.feasible)
-                    .map(|c| c.objectives),
-            );
-            let v: Vec<Vec<f64>> = front.iter().map(|f| f.to_vec()).collect();
-            front = pareto::front(&v).into_iter().map(|i| front[i]).collect();
-            pareto::hypervolume3(&front)
-        })
-        .collect()
+    let mut front = Vec::new();
+    evals.iter().map(|e| absorb(&mut front, e)).collect()
 }
 
 /// The feasible Pareto set of `evals` (by objectives; first occurrence kept).
@@ -546,17 +547,19 @@ pub fn run_search(
     done: &mut Vec<Evaluation>,
     progress: &mut dyn FnMut(&Evaluation, f64),
 ) -> Result<(), ExploreError> {
+    let mut front = Vec::new();
+    for e in done.iter() {
+        absorb(&mut front, e);
+    }
     while done.len() < config.evaluations {
         let Some(point) = search::ask(config.search, &config.space, config.search_seed, done)
         else {
             break;
         };
         let e = engine.evaluate(config, done.len(), &point)?;
+        let hv = absorb(&mut front, &e);
+        progress(&e, hv);
         done.push(e);
-        let hv = hypervolume_trace(done).last().copied().unwrap_or(0.0);
-        if let Some(e) = done.last() {
-            progress(e, hv);
-        }
     }
     Ok(())
 }
