@@ -190,6 +190,34 @@ fn a_run_killed_at_any_point_resumes_to_the_same_evaluations_and_pareto_set() {
         "pq",
     ]);
     assert!(!ok && err.contains("a run of flow spq, not pq"), "{err}");
+
+    // A finished run carried on to more evaluations asks what a run given
+    // that many from the start does, and repeats none it has.
+    let (ok, _, err) = zest(&[
+        "explore",
+        "--resume",
+        whole.to_str().unwrap(),
+        "--evaluations",
+        "3",
+    ]);
+    assert!(
+        !ok && err.contains("--evaluations 3: the run has 4 already"),
+        "{err}"
+    );
+    let mut more = resume.clone();
+    more[2] = whole.display().to_string();
+    more.extend(["--evaluations".to_string(), "6".to_string()]);
+    let extended = run_ok(&more);
+    assert_eq!(extended["evaluations"], 6);
+    assert_eq!(extended["timing"]["evaluations_this_session"], 2);
+    let six = dir.join("six");
+    let mut fresh = small_run(&six, &[]);
+    let at = fresh.iter().position(|a| a == "--evaluations").unwrap();
+    fresh[at + 1] = "6".into();
+    let direct = run_ok(&fresh);
+    assert_eq!(evaluations(&whole), evaluations(&six));
+    assert_eq!(extended["pareto"], direct["pareto"]);
+    assert_eq!(extended["hypervolume"], direct["hypervolume"]);
 }
 
 #[test]

@@ -227,7 +227,8 @@ fn show(run: &Path, all: bool, json: bool) -> anyhow::Result<()> {
         summary.flow,
         summary.search,
         summary.evaluations,
-        header.config.evaluations,
+        // `--resume RUN --evaluations N` carries a run past the budget its header asked.
+        header.config.evaluations.max(summary.evaluations),
         header.config.seed,
         header.config.search_seed,
         header.config.hls.part,
