@@ -198,7 +198,7 @@ fn load_summary(run: &Path) -> anyhow::Result<(Summary, Vec<ex::Evaluation>)> {
 fn floor_of(c: &ExploreConfig, entries: &std::collections::HashMap<String, ex::Entry>) -> f64 {
     let src = entries.values().find(|e| e.task == "source");
     c.accuracy_floor
-        .unwrap_or_else(|| src.map_or(0.0, |s| s.float_test_accuracy - c.max_loss))
+        .unwrap_or_else(|| src.map_or(0.0, |s| s.metrics.float_test_accuracy - c.max_loss))
 }
 
 fn show(run: &Path, all: bool, json: bool) -> anyhow::Result<()> {
@@ -273,15 +273,15 @@ fn show(run: &Path, all: bool, json: bool) -> anyhow::Result<()> {
             return;
         }
         *lines += 1;
-        let w: Vec<String> = e.widths.iter().map(|w| w.to_string()).collect();
+        let w: Vec<String> = e.metrics.widths.iter().map(|w| w.to_string()).collect();
         println!(
             "  {}{} {:<8} {:<16} acc {:.2} % (fixed), pruned {:.0} %, {}",
             "  ".repeat(depth),
             e.id,
             e.task,
             w.join("-"),
-            100.0 * e.fixed_test_accuracy,
-            100.0 * e.pruning_rate,
+            100.0 * e.metrics.fixed_test_accuracy,
+            100.0 * e.metrics.pruning_rate,
             e.detail
         );
         for c in children.get(e.id.as_str()).into_iter().flatten() {
@@ -608,7 +608,7 @@ impl RunArgs {
         };
         let floor = c
             .accuracy_floor
-            .unwrap_or(source.float_test_accuracy - c.max_loss);
+            .unwrap_or(source.metrics.float_test_accuracy - c.max_loss);
         let ctx = Context {
             data: &data,
             split: &split,
@@ -631,8 +631,8 @@ impl RunArgs {
                 if c.space.orders.len() > 1 { c.space.orders.join(",") } else { c.flow.flow.clone() },
                 c.search.name(),
                 c.evaluations,
-                source.widths,
-                100.0 * source.float_test_accuracy,
+                source.metrics.widths,
+                100.0 * source.metrics.float_test_accuracy,
                 100.0 * floor,
                 c.hls.part,
                 100.0 * c.bound,

@@ -419,16 +419,16 @@ fn print_header() {
 }
 
 fn print_row(r: &zest::network::optimize::StepRow) {
-    let w: Vec<String> = r.widths.iter().map(|w| w.to_string()).collect();
+    let w: Vec<String> = r.metrics.widths.iter().map(|w| w.to_string()).collect();
     let e = r.estimate;
     println!(
         "{:<9} {:<16} {:>5.1}% {:>8.2} {:>8.2} {:>8} {:>7} {:>8} {:>7} {:>6} {:>8} {:>6}{}",
         r.name,
         w.join("-"),
-        100.0 * r.pruning_rate,
-        100.0 * r.float_test_accuracy,
-        100.0 * r.fixed_test_accuracy,
-        r.weight_bits,
+        100.0 * r.metrics.pruning_rate,
+        100.0 * r.metrics.float_test_accuracy,
+        100.0 * r.metrics.fixed_test_accuracy,
+        r.metrics.weight_bits,
         e.dsp,
         e.lut,
         e.ff,

@@ -110,7 +110,6 @@ fn num(c: &Cfg, k: &str) -> f64 {
 /// A network measured into an entry ([`Metrics`], the same as `zest
 /// optimize`'s rows; id, task and designs left empty).
 fn measure(data: &Dataset, split: &Split, net: &Mlp, p: &Precisions) -> Entry {
-    let m = Metrics::of(net, p, data, split);
     Entry {
         id: String::new(),
         parents: Vec::new(),
@@ -120,12 +119,7 @@ fn measure(data: &Dataset, split: &Split, net: &Mlp, p: &Precisions) -> Entry {
         has_model: true,
         model: String::new(),
         members: Vec::new(),
-        widths: m.widths,
-        pruning_rate: m.pruning_rate,
-        float_val_accuracy: m.float_val_accuracy,
-        float_test_accuracy: m.float_test_accuracy,
-        fixed_test_accuracy: m.fixed_test_accuracy,
-        weight_bits: m.weight_bits,
+        metrics: Metrics::of(net, p, data, split),
         detail: String::new(),
         designs: Vec::new(),
         seconds: 0.0,
@@ -459,7 +453,7 @@ impl<'a> Engine<'a> {
                 .map_err(|err| failed(format!("estimate: {err}")))?;
             for ((rf, strategy), r) in knobs.into_iter().zip(&reports) {
                 e.designs
-                    .push(self.candidate(&id, rf, strategy, e.fixed_test_accuracy, r));
+                    .push(self.candidate(&id, rf, strategy, e.metrics.fixed_test_accuracy, r));
             }
             let fit = e.designs.iter().filter(|c| c.fits).count();
             e.detail = format!(
@@ -541,7 +535,11 @@ impl<'a> Engine<'a> {
         }
         let best = members
             .iter()
-            .max_by(|a, b| a.fixed_test_accuracy.total_cmp(&b.fixed_test_accuracy))
+            .max_by(|a, b| {
+                a.metrics
+                    .fixed_test_accuracy
+                    .total_cmp(&b.metrics.fixed_test_accuracy)
+            })
             .cloned()
             .ok_or_else(|| ExploreError::Task {
                 eval,
@@ -624,7 +622,7 @@ impl<'a> Engine<'a> {
                             }
                             e.designs.iter().any(|c| c.fits)
                         }
-                        Predicate::Accurate => e.fixed_test_accuracy >= self.ctx.floor,
+                        Predicate::Accurate => e.metrics.fixed_test_accuracy >= self.ctx.floor,
                     };
                     if holds {
                         self.trace(

@@ -44,6 +44,7 @@ use serde::{Deserialize, Serialize};
 use zest_fixed::FixedType;
 
 use crate::design::{HlsConfig, Strategy, Targets};
+use crate::network::optimize::Metrics;
 use crate::network::train::TrainOptions;
 use flow::{Flow, FlowError};
 use search::{Point, SearchKind, Space};
@@ -254,18 +255,10 @@ pub struct Entry {
     /// Merges: the entries merged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
-    /// Layer widths.
-    pub widths: Vec<usize>,
-    /// Weights pruned, of all.
-    pub pruning_rate: f64,
-    /// Float accuracy on the validation split.
-    pub float_val_accuracy: f64,
-    /// Float accuracy on the test split.
-    pub float_test_accuracy: f64,
-    /// Fixed-point accuracy on the test split, at its precisions.
-    pub fixed_test_accuracy: f64,
-    /// Bits of the kept weights and biases.
-    pub weight_bits: u64,
+    /// Widths, pruning rate, accuracies and weight bits of its network,
+    /// as fields of the entry's JSON.
+    #[serde(flatten)]
+    pub metrics: Metrics,
     /// What the task reported, in a line.
     pub detail: String,
     /// Designs estimated (hls, estimate, merges).
@@ -464,8 +457,8 @@ pub fn pareto_set(evals: &[Evaluation], entries: &HashMap<String, Entry>) -> Vec
                 reuse_factor: c.reuse_factor,
                 strategy: c.strategy,
                 model: c.model.clone(),
-                widths: m.map(|m| m.widths.clone()).unwrap_or_default(),
-                pruning_rate: m.map_or(0.0, |m| m.pruning_rate),
+                widths: m.map(|m| m.metrics.widths.clone()).unwrap_or_default(),
+                pruning_rate: m.map_or(0.0, |m| m.metrics.pruning_rate),
                 config: ParetoConfig {
                     evaluation: e.n,
                     flow: e.flow.clone(),

@@ -211,7 +211,7 @@ pub fn write_optimize_plot(
     let label = |x: &i32| names.get(*x as usize).cloned().unwrap_or_default();
     let accs: Vec<f64> = rows
         .iter()
-        .flat_map(|r| [r.float_test_accuracy, r.fixed_test_accuracy])
+        .flat_map(|r| [r.metrics.float_test_accuracy, r.metrics.fixed_test_accuracy])
         .map(|a| 100.0 * a)
         .collect();
     let lo = accs.iter().copied().fold(100.0, f64::min);
@@ -237,12 +237,12 @@ pub fn write_optimize_plot(
     };
     for (pts, color, name) in [
         (
-            series(&|r| 100.0 * r.float_test_accuracy),
+            series(&|r| 100.0 * r.metrics.float_test_accuracy),
             RGBColor(31, 119, 180),
             "float",
         ),
         (
-            series(&|r| 100.0 * r.fixed_test_accuracy),
+            series(&|r| 100.0 * r.metrics.fixed_test_accuracy),
             RGBColor(214, 39, 40),
             "fixed point (hls4ml)",
         ),

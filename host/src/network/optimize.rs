@@ -181,18 +181,10 @@ pub enum Detail {
 pub struct StepRow {
     /// `baseline`, then the flow so far (`s`, `sp`, `spq`).
     pub name: String,
-    /// Layer widths.
-    pub widths: Vec<usize>,
-    /// Weights pruned, of all.
-    pub pruning_rate: f64,
-    /// Float accuracy, validation split.
-    pub float_val_accuracy: f64,
-    /// Float accuracy, test split.
-    pub float_test_accuracy: f64,
-    /// Fixed-point (hls4ml's C simulation) accuracy, test split.
-    pub fixed_test_accuracy: f64,
-    /// Bits of the kept weights and biases.
-    pub weight_bits: u64,
+    /// Widths, pruning rate, accuracies (fixed point: hls4ml's C
+    /// simulation) and weight bits, as fields of the row's JSON.
+    #[serde(flatten)]
+    pub metrics: Metrics,
     /// The precisions the design is estimated at.
     pub precisions: Precisions,
     /// The estimate.
@@ -232,7 +224,7 @@ impl OptimizeReport {
         Some((
             a.estimate.dsp / b.estimate.dsp.max(1.0),
             a.estimate.lut / b.estimate.lut.max(1.0),
-            a.fixed_test_accuracy - b.fixed_test_accuracy,
+            a.metrics.fixed_test_accuracy - b.metrics.fixed_test_accuracy,
         ))
     }
 }
@@ -281,7 +273,7 @@ pub struct Optimized {
 
 /// What a network is measured by after every step (of `zest optimize`,
 /// and of every task `zest explore` runs).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Layer widths.
     pub widths: Vec<usize>,
@@ -328,15 +320,9 @@ impl Runner<'_> {
     ) -> Result<StepRow, OptimizeError> {
         let design = net.design_at(&format!("zest-optimize-{name}"), p, &self.cfg.hls);
         let e = self.estimator.estimate(&design)?;
-        let m = Metrics::of(net, p, self.data, self.split);
         Ok(StepRow {
             name,
-            widths: m.widths,
-            pruning_rate: m.pruning_rate,
-            float_val_accuracy: m.float_val_accuracy,
-            float_test_accuracy: m.float_test_accuracy,
-            fixed_test_accuracy: m.fixed_test_accuracy,
-            weight_bits: m.weight_bits,
+            metrics: Metrics::of(net, p, self.data, self.split),
             precisions: p.clone(),
             estimate: e.targets,
             fits: e.utilisation.map(|u| u.iter().all(|v| *v <= 100.0)),
