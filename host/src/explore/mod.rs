@@ -413,9 +413,8 @@ pub struct Summary {
     pub pareto: Vec<ParetoDesign>,
 }
 
-/// Adds `e`'s feasible designs to the running `front` (kept
-/// non-dominated) and gives the front's hypervolume.
-fn absorb(front: &mut Vec<[f64; 3]>, e: &Evaluation) -> f64 {
+/// Adds `e`'s feasible designs to the running `front`, kept non-dominated.
+fn absorb(front: &mut Vec<[f64; 3]>, e: &Evaluation) {
     front.extend(
         e.candidates
             .iter()
@@ -424,13 +423,18 @@ fn absorb(front: &mut Vec<[f64; 3]>, e: &Evaluation) -> f64 {
     );
     let v: Vec<Vec<f64>> = front.iter().map(|f| f.to_vec()).collect();
     *front = pareto::front(&v).into_iter().map(|i| front[i]).collect();
-    pareto::hypervolume3(front)
 }
 
 /// Hypervolume after each evaluation of `evals`.
 pub fn hypervolume_trace(evals: &[Evaluation]) -> Vec<f64> {
     let mut front = Vec::new();
-    evals.iter().map(|e| absorb(&mut front, e)).collect()
+    evals
+        .iter()
+        .map(|e| {
+            absorb(&mut front, e);
+            pareto::hypervolume3(&front)
+        })
+        .collect()
 }
 
 /// The feasible Pareto set of `evals` (by objectives; first occurrence kept).
@@ -550,8 +554,8 @@ pub fn run_search(
             break;
         };
         let e = engine.evaluate(config, done.len(), &point)?;
-        let hv = absorb(&mut front, &e);
-        progress(&e, hv);
+        absorb(&mut front, &e);
+        progress(&e, pareto::hypervolume3(&front));
         done.push(e);
     }
     Ok(())
