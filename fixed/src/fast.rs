@@ -36,7 +36,8 @@
 //!   zero high half closing an odd row);
 //! * the skip path's weights, likewise (the output stage only);
 //!
-//! then the exp table, in its type's lane. [`Layout`] holds where each
+//! then the exp table, in its type's lane, and the token bounds (every
+//! slot's low bound, then every slot's high bound) in the `i64` lane. [`Layout`] holds where each
 //! array starts plus the types, caps and kernel choices: plain data, no
 //! borrow, so the caller keeps it next to the buffers and joins the two
 //! with [`Buffers::model`] to evaluate.
@@ -65,7 +66,8 @@
 //!   own `i64` wrapping arithmetic.
 //!
 //! Inputs are in range because tokens are checked (every slot within the
-//! input type, as [`FixedModel::check_token`]) and every later layer's
+//! input type, as [`FixedModel::check_token`]), clamped to bounds that lie
+//! inside that type (the model's checks), and every later layer's
 //! inputs are results cast to their type. The result casts are
 //! [`FixedType::cast_i64`] with their per-type constants computed once,
 //! bit for bit [`FixedType::cast`].
@@ -131,15 +133,22 @@ impl Need {
     /// `i32` lane (2- and 4-byte elements, and packed pairs: a word per two
     /// weights, or one for an odd row's last); the `i64` lane at most one
     /// per 4 bytes, plus one bias per output (at most [`MAX_LAYERS`] ·
-    /// [`MAX_WIDTH`], and at most one per stored byte).
+    /// [`MAX_WIDTH`], and at most one per stored byte) and two bounds per
+    /// token slot (at most 2 · [`MAX_WIDTH`], each stored in a byte or
+    /// more).
     pub const fn for_encoded_len(len: usize) -> Need {
         let most = MAX_LAYERS * MAX_WIDTH;
         let biases = if len < most { len } else { most };
+        let bounds = if len < 2 * MAX_WIDTH {
+            len
+        } else {
+            2 * MAX_WIDTH
+        };
         Need {
             i8s: len,
             i16s: len,
             i32s: len,
-            i64s: len / 4 + biases,
+            i64s: len / 4 + biases + bounds,
         }
     }
 
@@ -300,6 +309,8 @@ pub struct Layout {
     table_bits: u32,
     table_type: FixedType,
     table: Slot,
+    /// Every slot's low bound, then every slot's high bound (`i64` lane).
+    bounds: Slot,
     log_type: FixedType,
     total: FixedType,
     need: Need,
@@ -328,6 +339,7 @@ impl Layout {
             }
         }
         n.take(Lane::of(&m.table_type), 1usize << m.table_bits);
+        n.take(Lane::I64, 2 * usize::from(m.token_len));
         Ok(n)
     }
 
@@ -510,6 +522,13 @@ impl<'b> Buffers<'b> {
         for k in 0..entries {
             self.put(table, k, m.table_entry(k))?;
         }
+        let n = usize::from(m.token_len);
+        let bounds = at.take(Lane::I64, 2 * n);
+        for i in 0..n {
+            let (lo, hi) = m.bounds(i);
+            self.put(bounds, i, lo)?;
+            self.put(bounds, n + i, hi)?;
+        }
         Ok(Layout {
             generation: self.generation,
             home: self.home(),
@@ -522,6 +541,7 @@ impl<'b> Buffers<'b> {
             table_bits: u32::from(m.table_bits),
             table_type: m.table_type,
             table,
+            bounds,
             log_type: m.log_type(),
             total: m.total,
             need,
@@ -665,6 +685,8 @@ struct Inputs<'a> {
 /// across tokens (zeroing it costs about what a small layer does).
 #[derive(Debug, Clone)]
 pub struct Scratch {
+    /// The token, clamped to the bounds.
+    token: [i64; MAX_WIDTH],
     a: [i64; MAX_WIDTH],
     a32: [i32; MAX_WIDTH],
     a16: [i32; PAIRS],
@@ -679,6 +701,7 @@ impl Scratch {
     /// Zeroed scratch.
     pub const fn new() -> Self {
         Scratch {
+            token: [0; MAX_WIDTH],
             a: [0; MAX_WIDTH],
             a32: [0; MAX_WIDTH],
             a16: [0; PAIRS],
@@ -756,10 +779,24 @@ impl<'s> FastModel<'s> {
         m: usize,
         token: &[i64],
     ) -> Result<[i64; N_TARGETS], ModelError> {
-        self.check_token(token)?;
         let s = &mut Scratch::new();
-        narrow(token, &mut s.token32, &mut s.token16);
-        self.logs(m, token, s)
+        self.take_token(token, s)?;
+        self.logs(m, s)
+    }
+
+    /// Checks `token`, clamps it to the bounds into `s.token` and fills its
+    /// narrowed copies ([`narrow`]).
+    fn take_token(&self, token: &[i64], s: &mut Scratch) -> Result<(), ModelError> {
+        self.check_token(token)?;
+        let n = token.len();
+        let b = lane(self.i64s, self.layout.bounds)?;
+        let (lo, hi) = b.split_at_checked(n).ok_or(ModelError::Shape)?;
+        let x = s.token.get_mut(..n).ok_or(ModelError::Shape)?;
+        for (((x, v), lo), hi) in x.iter_mut().zip(token).zip(lo).zip(hi) {
+            *x = (*v).clamp(*lo, *hi);
+        }
+        narrow(&s.token[..n], &mut s.token32, &mut s.token16);
+        Ok(())
     }
 
     /// [`FixedModel::layer_costs`]: one token's costs (total type, raw).
@@ -774,13 +811,12 @@ impl<'s> FastModel<'s> {
         token: &[i64],
         s: &mut Scratch,
     ) -> Result<[i64; N_TARGETS], ModelError> {
-        self.check_token(token)?;
-        narrow(token, &mut s.token32, &mut s.token16);
+        self.take_token(token, s)?;
         let l = self.layout;
         let table = self.table()?;
         let mut c = [0i64; N_TARGETS];
         for m in 0..l.members {
-            let logs = self.logs(m, token, s)?;
+            let logs = self.logs(m, s)?;
             let mut share = [0i64; N_TARGETS];
             for (sh, v) in share.iter_mut().zip(logs) {
                 *sh = table.get(table_index(&l.log_type, v, l.table_bits))?;
@@ -814,14 +850,9 @@ impl<'s> FastModel<'s> {
         })
     }
 
-    /// Member `m`'s capped log-costs of a checked token, whose narrowed
-    /// copies are in `s.token32` and `s.token16` ([`narrow`]).
-    fn logs(
-        &self,
-        m: usize,
-        token: &[i64],
-        s: &mut Scratch,
-    ) -> Result<[i64; N_TARGETS], ModelError> {
+    /// Member `m`'s capped log-costs of the clamped token in `s`
+    /// ([`FastModel::take_token`]).
+    fn logs(&self, m: usize, s: &mut Scratch) -> Result<[i64; N_TARGETS], ModelError> {
         let l = self.layout;
         let per = l.hidden + 1;
         let stages = l
@@ -830,7 +861,7 @@ impl<'s> FastModel<'s> {
             .ok_or(ModelError::Shape)?;
         let (out, hidden) = stages.split_last().ok_or(ModelError::Shape)?;
         let tok = Inputs {
-            x: token,
+            x: &s.token[..l.token_len],
             x32: &s.token32,
             x16: &s.token16,
         };

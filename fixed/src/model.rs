@@ -6,6 +6,7 @@
 //! [`FixedModel::input`]), each ensemble member runs
 //!
 //! ```text
+//! x  = clamp(token, lo, hi)              per slot, to the range trained on
 //! h1 = relu(dense(x, W1, b1))            hidden layers (normalisation folded into W1, b1)
 //! hk = relu(dense(h(k-1), Wk, bk))
 //! log = dense(h_last, Wo, bo) + x·Ws      output and linear skip path, one accumulator
@@ -14,7 +15,11 @@
 //! ```
 //!
 //! and a design's targets are the sums of its layers' `c` (the maximum for
-//! II). Accumulators are exact ([`accum_type`]): only the result casts, whose
+//! II). The clamp is the float surrogate's: a layer unlike any trained on
+//! is estimated at the nearest trained edge, not by extrapolation
+//! ([`FixedModel::token_lo`], [`FixedModel::token_hi`]: the training
+//! tokens' per-slot extremes, quantized as tokens are, so clamping then
+//! quantizing and quantizing then clamping agree). Accumulators are exact ([`accum_type`]): only the result casts, whose
 //! types [`FixedModel`] stores, lose bits.
 //!
 //! [`FixedModel`] computes straight from the encoded bytes: the reference,
@@ -35,8 +40,9 @@ use crate::{table_index, FixedType, KernelError, Overflow, Quant};
 
 /// First bytes of an encoded model.
 pub const MAGIC: [u8; 4] = *b"ZFXM";
-/// Version of the encoding and of the computation it describes.
-pub const FORMAT_VERSION: u16 = 1;
+/// Version of the encoding and of the computation it describes (2: the
+/// per-slot token bounds and their clamp).
+pub const FORMAT_VERSION: u16 = 2;
 /// Targets per layer and per design, and the index of II (aggregated by
 /// max; the others by sum): the feature schema's [`zest_features::Target`]s.
 pub use zest_features::{II, N_TARGETS};
@@ -118,6 +124,15 @@ pub struct FixedModel<'a> {
     pub token_len: u16,
     /// Type of the token slots.
     pub input: FixedType,
+    /// Per slot, the smallest value trained on, raw in the input type
+    /// (`token_len` elements of [`elem_bytes`]): a slot below it is raised
+    /// to it before the members run.
+    #[serde(borrow)]
+    pub token_lo: &'a [u8],
+    /// Per slot, the largest value trained on, likewise: a slot above it is
+    /// lowered to it.
+    #[serde(borrow)]
+    pub token_hi: &'a [u8],
     /// Ensemble members.
     pub members: u8,
     /// Hidden layers per member.
@@ -318,6 +333,17 @@ impl<'a> FixedModel<'a> {
         for t in [&self.input, &self.table_type, &self.total] {
             check_type(t)?;
         }
+        let n = token_len * elem_bytes(&self.input);
+        if self.token_lo.len() != n || self.token_hi.len() != n {
+            return Err(ModelError::Shape);
+        }
+        for i in 0..token_len {
+            let (lo, hi) = self.bounds(i);
+            // Bounds inside the input type keep a clamped token in it.
+            if lo > hi || lo < self.input.min_raw() || hi > self.input.max_raw() {
+                return Err(ModelError::Shape);
+            }
+        }
         for m in 0..usize::from(self.members) {
             let ls = &self.layers[m * per..(m + 1) * per];
             let mut width = self.token_len;
@@ -356,6 +382,27 @@ impl<'a> FixedModel<'a> {
             return Err(ModelError::Shape);
         }
         Ok(())
+    }
+
+    /// Slot `i`'s bounds `(lo, hi)`, raw in the input type.
+    pub fn bounds(&self, i: usize) -> (i64, i64) {
+        (
+            raw_at(self.token_lo, &self.input, i),
+            raw_at(self.token_hi, &self.input, i),
+        )
+    }
+
+    /// A checked token clamped, slot by slot, to the bounds: what the
+    /// members see.
+    pub fn clamped(&self, token: &[i64]) -> heapless::Vec<i64, MAX_WIDTH> {
+        token
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let (lo, hi) = self.bounds(i);
+                (*v).clamp(lo, hi)
+            })
+            .collect()
     }
 
     /// The layers of member `m`.
@@ -407,7 +454,8 @@ impl<'a> FixedModel<'a> {
         raw_at(self.table, &self.table_type, k)
     }
 
-    /// Member `m`'s capped log-costs of one token (raw, log type).
+    /// Member `m`'s capped log-costs of one token (raw, log type), after
+    /// the clamp ([`FixedModel::clamped`]).
     ///
     /// The accumulators are exact ([`accum_type`]: every product and partial
     /// sum of in-range values fits, with all its fractional bits, in at most
@@ -423,6 +471,8 @@ impl<'a> FixedModel<'a> {
         if token.len() != usize::from(self.token_len) {
             return Err(ModelError::Token);
         }
+        let clamped = self.clamped(token);
+        let token = clamped.as_slice();
         let ls = self.member(m);
         let h = usize::from(self.hidden);
         let mut s = Scratch {
@@ -621,11 +671,24 @@ mod tests {
     /// One member, no hidden layer, two slots: log = 0.5·x0 − x1 + 1 (skip
     /// path 0.25·x0), table of 16 entries over the log type.
     fn tiny(out_w: &[i64], skip_w: &[i64], table: &[i64]) -> Vec<u8> {
+        tiny_within(out_w, skip_w, table, [-128, -128], [127, 127])
+    }
+
+    /// [`tiny`] with slot bounds `lo`, `hi` (raw `ap_fixed<8,4>`).
+    fn tiny_within(
+        out_w: &[i64],
+        skip_w: &[i64],
+        table: &[i64],
+        lo: [i64; 2],
+        hi: [i64; 2],
+    ) -> Vec<u8> {
         let wt = FixedType::new(8, 2);
         let log_t = FixedType::new(8, 4).with_modes(Quant::Trn, Overflow::Sat);
         let table_t = FixedType::unsigned(16, 8);
         let (ow, sw, ob) = (pack(&wt, out_w), pack(&wt, skip_w), pack(&wt, &[64; 6]));
         let tb = pack(&table_t, table);
+        let input = FixedType::new(8, 4);
+        let (lo, hi) = (pack(&input, &lo), pack(&input, &hi));
         let mut layers = heapless::Vec::new();
         fn dense<'a>(w: &'a [u8], b: &'a [u8], wt: FixedType, log_t: FixedType) -> DenseQ<'a> {
             DenseQ {
@@ -644,7 +707,9 @@ mod tests {
             format: FORMAT_VERSION,
             schema_version: 2,
             token_len: 2,
-            input: FixedType::new(8, 4),
+            input,
+            token_lo: &lo,
+            token_hi: &hi,
             members: 1,
             hidden: 0,
             layers,
@@ -677,6 +742,27 @@ mod tests {
         // Out of the input type: refused, not wrapped.
         assert_eq!(m.layer_costs(&[200, 0]), Err(ModelError::Token));
         assert_eq!(m.layer_costs(&[1]), Err(ModelError::Token));
+    }
+
+    #[test]
+    fn a_slot_outside_its_bounds_is_estimated_at_the_bound() {
+        let out_w: Vec<i64> = (0..12).map(|k| if k < 6 { 32 } else { -64 }).collect();
+        let skip_w: Vec<i64> = (0..12).map(|k| if k < 6 { 16 } else { 0 }).collect();
+        let table: Vec<i64> = (0..16).map(|k| k * 256).collect();
+        // Slot 0 trained on 0.5..=2.0 (raw 8..=32), slot 1 on 0.5..=1.0.
+        let bytes = tiny_within(&out_w, &skip_w, &table, [8, 8], [32, 16]);
+        let m = FixedModel::parse(&bytes).expect("parses");
+        let unbounded = tiny(&out_w, &skip_w, &table);
+        let free = FixedModel::parse(&unbounded).expect("parses");
+        // Inside: as without bounds.
+        assert_eq!(m.layer_costs(&[32, 8]), free.layer_costs(&[32, 8]));
+        // x0 = 4.0 is lowered to 2.0; x1 = −2.0 raised to 0.5.
+        assert_eq!(m.layer_costs(&[64, -32]), free.layer_costs(&[32, 8]));
+        assert_ne!(m.layer_costs(&[64, -32]), free.layer_costs(&[64, -32]));
+        assert_eq!(m.clamped(&[-128, 127]).as_slice(), &[8, 16]);
+        // Bounds the wrong way round, or outside the input type: refused.
+        let crossed = tiny_within(&out_w, &skip_w, &table, [8, 17], [32, 16]);
+        assert_eq!(FixedModel::parse(&crossed).err(), Some(ModelError::Shape));
     }
 
     #[test]

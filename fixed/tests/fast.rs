@@ -105,6 +105,9 @@ type Layer = (u16, u16, FixedType, FixedType, FixedType, Vec<u8>, Vec<u8>);
 struct Spec {
     token_len: u16,
     input: FixedType,
+    /// Per slot bounds, packed in the input type.
+    lo: Vec<u8>,
+    hi: Vec<u8>,
     members: u8,
     hidden: u8,
     layers: Vec<Layer>,
@@ -180,9 +183,24 @@ impl Spec {
                 raw(rng, &log)
             }
         });
+        // Bounds: the whole input type for some models, otherwise each slot
+        // its own random range (so tokens fall below, inside and above it).
+        let whole = rng.u8(0..4) == 0;
+        let (lo, hi): (Vec<i64>, Vec<i64>) = (0..token_len)
+            .map(|_| {
+                if whole {
+                    (input.min_raw(), input.max_raw())
+                } else {
+                    let (a, b) = (raw(rng, &input), raw(rng, &input));
+                    (a.min(b), a.max(b))
+                }
+            })
+            .unzip();
         Spec {
             token_len,
             input,
+            lo: pack(&input, &lo),
+            hi: pack(&input, &hi),
             members,
             hidden,
             layers,
@@ -213,6 +231,8 @@ impl Spec {
             schema_version: 3,
             token_len: self.token_len,
             input: self.input,
+            token_lo: &self.lo,
+            token_hi: &self.hi,
             members: self.members,
             hidden: self.hidden,
             layers,

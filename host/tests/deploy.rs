@@ -122,6 +122,18 @@ fn csim_of_the_generated_project_matches_the_rust_model() {
     let (ok, stdout, _) = zest(&["hls-check", prj_s, "--vectors", "500", "--data", &data]);
     assert!(!ok, "a changed rounding mode went unnoticed:\n{stdout}");
     assert!(stdout.contains("MISMATCH vector"), "{stdout}");
+    std::fs::write(&params, text).expect("write");
+
+    // Nor does a missing clamp: the random vectors reach slots outside
+    // the range trained on, which the Rust model clamps.
+    let top = prj.join("firmware/zest_top.cpp");
+    let text = std::fs::read_to_string(&top).expect("zest_top.cpp");
+    let unclamped = text.replacen("x[i] = v < lo ? lo : (v > hi ? hi : v);", "x[i] = v;", 1);
+    assert_ne!(text, unclamped, "the clamp not found in zest_top.cpp");
+    std::fs::write(&top, unclamped).expect("write");
+    let (ok, stdout, _) = zest(&["hls-check", prj_s, "--vectors", "500", "--data", &data]);
+    assert!(!ok, "an unclamped accelerator went unnoticed:\n{stdout}");
+    assert!(stdout.contains("MISMATCH vector"), "{stdout}");
 }
 
 #[test]

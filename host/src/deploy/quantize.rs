@@ -36,7 +36,7 @@ use crate::design::{Design, Targets};
 use crate::learn::metrics::target_metrics;
 use crate::learn::surrogate::{round_targets, Surrogate};
 use crate::qhs::{int_bits, Scorer, Searched};
-use crate::tokens::tokens;
+use crate::tokens::{quantize_token, tokens};
 
 /// Fractional bits every precision starts the search with.
 pub const START_FRAC: i16 = 16;
@@ -102,6 +102,12 @@ pub struct Folded {
     pub members: Vec<FMember>,
     /// Per-target log-cost caps.
     pub cap: Vec<f64>,
+    /// Per token slot, the smallest and largest values trained on: the
+    /// float surrogate clamps to them, the fixed-point model stores them
+    /// quantized and clamps alike.
+    pub token_min: Vec<f32>,
+    /// See [`Folded::token_min`].
+    pub token_max: Vec<f32>,
 }
 
 fn fold_input(
@@ -179,6 +185,8 @@ pub fn fold(s: &Surrogate) -> Folded {
     Folded {
         members,
         cap: s.log_cost_cap.iter().map(|v| f64::from(*v)).collect(),
+        token_min: s.token_min.clone(),
+        token_max: s.token_max.clone(),
     }
 }
 
@@ -425,11 +433,25 @@ pub fn build(f: &Folded, p: &Precisions, provenance: &str) -> Result<Vec<u8>, Qu
     for (c, v) in cap.iter_mut().zip(&f.cap) {
         *c = rounding(log_t).from_f64(*v);
     }
+    // Quantized as tokens are (monotone): a token clamped then quantized
+    // equals one quantized then clamped to these.
+    let input = p.input.plain();
+    if f.token_min.len() != TOKEN_LEN || f.token_max.len() != TOKEN_LEN {
+        return Err(QuantizeError::Model(format!(
+            "the surrogate's token range has {} and {} slots, the schema {TOKEN_LEN}",
+            f.token_min.len(),
+            f.token_max.len()
+        )));
+    }
+    let lo = pack(&input, &quantize_token(&input, &f.token_min));
+    let hi = pack(&input, &quantize_token(&input, &f.token_max));
     let model = FixedModel {
         format: zest_fixed::model::FORMAT_VERSION,
         schema_version: SCHEMA_VERSION,
         token_len: TOKEN_LEN as u16,
-        input: p.input.plain(),
+        input,
+        token_lo: &lo,
+        token_hi: &hi,
         members: n as u8,
         hidden: f.members.first().map_or(0, |m| m.hidden.len()) as u8,
         layers,
@@ -990,5 +1012,45 @@ mod tests {
             assert!(v < 2f64.powi(i32::from(i) - 1), "{v} {i}");
             assert!(v >= 2f64.powi(i32::from(i) - 2), "{v} {i} not minimal");
         }
+    }
+
+    /// The shipped fixed-point model clamps where the float model does: its
+    /// bounds are the float model's training range quantized as tokens
+    /// are, and a slot far past either end costs, in fixed point, what the
+    /// end costs.
+    #[test]
+    fn the_shipped_fixed_model_clamps_where_the_float_model_does() {
+        let f = crate::models::load_model(None).expect("the shipped model");
+        let bytes = crate::models::DEFAULT_FIXED;
+        let q = FixedModel::parse(bytes).expect("the shipped fixed-point model");
+        let input = q.input;
+        let lo = quantize_token(&input, &f.token_min);
+        let hi = quantize_token(&input, &f.token_max);
+        for i in 0..TOKEN_LEN {
+            assert_eq!(q.bounds(i), (lo[i], hi[i]), "slot {i}");
+        }
+        let mid: [f32; TOKEN_LEN] =
+            std::array::from_fn(|i| 0.5 * (f.token_min[i] + f.token_max[i]));
+        let fixed = |t: &[f32; TOKEN_LEN]| {
+            let raw = q
+                .layer_costs(&quantize_token(&input, t))
+                .expect("in the input type");
+            totals_to_targets(&q.total, &raw).to_array()
+        };
+        let mut clamped = 0;
+        for i in (0..TOKEN_LEN).filter(|&i| f.std[i] < 1e29) {
+            let (l, h) = (f.token_min[i], f.token_max[i]);
+            let span = (h - l).max(1.0);
+            for (edge, far) in [(h, h + 40.0 * span), (l, l - 40.0 * span)] {
+                let (mut a, mut b) = (mid, mid);
+                a[i] = edge;
+                b[i] = far;
+                // Past the input type's own range too, where quantizing
+                // saturates: still the edge.
+                assert_eq!(fixed(&a), fixed(&b), "slot {i}");
+                clamped += 1;
+            }
+        }
+        assert!(clamped > TOKEN_LEN, "{clamped} slots checked");
     }
 }
