@@ -204,12 +204,18 @@ fn a_run_killed_at_any_point_resumes_to_the_same_evaluations_and_pareto_set() {
         !ok && err.contains("--evaluations 3: the run has 4 already"),
         "{err}"
     );
-    let mut more = resume.clone();
-    more[2] = whole.display().to_string();
+    let mut plain = resume.clone();
+    plain[2] = whole.display().to_string();
+    let mut more = plain.clone();
     more.extend(["--evaluations".to_string(), "6".to_string()]);
-    let extended = run_ok(&more);
+    // Killed after the first extra evaluation: a plain --resume still
+    // carries it on to 6, as the log now asks.
+    kill_at(&more, "eval:1");
+    let (ok, out, _) = zest(&["explore", "show", whole.to_str().unwrap()]);
+    assert!(ok && out.contains("5 of 6 evaluations"), "{out}");
+    let extended = run_ok(&plain);
     assert_eq!(extended["evaluations"], 6);
-    assert_eq!(extended["timing"]["evaluations_this_session"], 2);
+    assert_eq!(extended["timing"]["evaluations_this_session"], 1);
     let six = dir.join("six");
     let mut fresh = small_run(&six, &[]);
     let at = fresh.iter().position(|a| a == "--evaluations").unwrap();

@@ -227,8 +227,7 @@ fn show(run: &Path, all: bool, json: bool) -> anyhow::Result<()> {
         summary.flow,
         summary.search,
         summary.evaluations,
-        // `--resume RUN --evaluations N` carries a run past the budget its header asked.
-        header.config.evaluations.max(summary.evaluations),
+        loaded.evaluations_asked(&header),
         header.config.seed,
         header.config.search_seed,
         header.config.hls.part,
@@ -517,7 +516,7 @@ impl RunArgs {
                     .clone()
                     .unwrap_or_else(|| PathBuf::from("explore-run"));
                 let config = self.config()?;
-                if let Ok((h, _)) = store::read(&dir, false) {
+                if let Ok((h, l)) = store::read(&dir, false) {
                     let flow = if h.config.space.orders.len() > 1 {
                         h.config.space.orders.join(",")
                     } else {
@@ -528,7 +527,7 @@ impl RunArgs {
                         why: format!(
                             "holds a run already (flow {flow}, search {}, {} evaluations asked): continue it with `zest explore --resume {}`, or choose another --out",
                             h.config.search.name(),
-                            h.config.evaluations,
+                            l.evaluations_asked(&h),
                             dir.display()
                         )
                     });
@@ -546,13 +545,18 @@ impl RunArgs {
             }
         };
         let mut c = header.config.clone();
+        c.evaluations = loaded.evaluations_asked(&header);
         if let (Some(_), Some(n)) = (&self.resume, self.evaluations) {
-            // `--resume RUN --evaluations N`: carry a finished run on to N.
+            // `--resume RUN --evaluations N`: carry a run on to N, and say
+            // so in the log, so that a plain `--resume` after a kill does too.
             anyhow::ensure!(
                 n >= loaded.evaluations.len(),
                 "--evaluations {n}: the run has {} already",
                 loaded.evaluations.len()
             );
+            if n != c.evaluations {
+                st.append(&store::Record::Budget { evaluations: n })?;
+            }
             c.evaluations = n;
         }
         let data = read_data(&c.data, &c.label_column)?;

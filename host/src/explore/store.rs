@@ -8,6 +8,7 @@
 //!   {"record":"model", ...}      a model-space entry, written after its model file is in place
 //!   {"record":"trace", ...}      LOG: what a task or branch did in which evaluation
 //!   {"record":"eval", ...}       a finished evaluation (point, results, designs)
+//!   {"record":"budget", ...}     evaluations asked from here on (`--resume RUN --evaluations N`)
 //! RUN/models/ID.json   a model's network and precisions: written to .ID.json.tmp, fsynced, renamed
 //! ```
 //!
@@ -49,6 +50,14 @@ pub enum Record {
     Trace(Trace),
     /// A finished evaluation.
     Eval(Box<Evaluation>),
+    /// The run carried on to a new budget (`--resume RUN --evaluations N`):
+    /// from this line on it asks for `evaluations`, not the header's, so a
+    /// kill during the extra evaluations and a plain `--resume` still end
+    /// at `evaluations`.
+    Budget {
+        /// Evaluations asked.
+        evaluations: usize,
+    },
 }
 
 /// What a run directory held when it was opened.
@@ -62,6 +71,16 @@ pub struct Loaded {
     pub trace: Vec<Trace>,
     /// Whether a cut-short last line was discarded.
     pub discarded_partial_line: bool,
+    /// The last budget record's evaluations, if any.
+    pub budget: Option<usize>,
+}
+
+impl Loaded {
+    /// Evaluations the run asks for: the last budget record's, else the
+    /// header's.
+    pub fn evaluations_asked(&self, header: &Header) -> usize {
+        self.budget.unwrap_or(header.config.evaluations)
+    }
 }
 
 /// An open run directory.
@@ -127,6 +146,7 @@ pub fn read(dir: &Path, repair: bool) -> Result<(Header, Loaded), ExploreError> 
                 }
             }
             (_, Record::Trace(t)) => loaded.trace.push(t),
+            (_, Record::Budget { evaluations }) => loaded.budget = Some(evaluations),
             (_, Record::Eval(e)) => {
                 if e.n != loaded.evaluations.len() {
                     return Err(ExploreError::Log {
