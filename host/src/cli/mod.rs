@@ -298,6 +298,11 @@ pub struct TrainKnobs {
     /// (0: the standard deviation alone).
     #[arg(long, value_name = "K", default_value_t = zest::learn::train::TrainConfig::default().range_floor)]
     pub range_floor: f64,
+    /// Weight of per-module supervision: where the records hold each
+    /// layer's own LUT, FF, DSP and BRAM18 (per-module HLS reports), the
+    /// loss adds this much of the same score on them (0: totals only).
+    #[arg(long, value_name = "W", default_value_t = zest::learn::train::TrainConfig::default().layer_weight)]
+    pub layer_weight: f64,
 }
 
 impl TrainKnobs {
@@ -314,6 +319,7 @@ impl TrainKnobs {
             loss: self.loss,
             balance: self.balance,
             range_floor: self.range_floor,
+            layer_weight: self.layer_weight,
         }
     }
 }

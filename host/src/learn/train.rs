@@ -51,7 +51,19 @@ pub struct TrainConfig {
     /// project estimated at 4e7 cycles). 4 by measurement
     /// (docs/accuracy.md).
     pub range_floor: f64,
+    /// Weight λ of per-module supervision: where a design's records hold
+    /// its layers' own resources (per-module HLS reports: the Zynq-7000
+    /// MLPs, the hls4ml projects), the loss adds λ × the same score of
+    /// each layer's LUT, FF, DSP and BRAM18 against its module's, so the
+    /// per-layer attribution is learnt, not only inferred from totals.
+    /// Latency and II are left to the totals: a dataflow design's modules
+    /// overlap, so theirs do not add up.
+    pub layer_weight: f64,
 }
+
+/// Targets supervised per layer ([`TrainConfig::layer_weight`]): the
+/// resources, which add up over modules.
+const LAYER_TARGETS: usize = 4;
 
 /// How training scores the error e = ln(1 + estimate) − ln(1 + truth).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
@@ -77,6 +89,7 @@ impl Default for TrainConfig {
             loss: LossKind::L1,
             balance: 0.5,
             range_floor: 4.0,
+            layer_weight: 0.0,
         }
     }
 }
@@ -144,6 +157,13 @@ struct Batch {
     restore: Tensor<1, Int>,
     /// ln(1 + target) `[designs, targets]` (0 where unknown).
     y: Tensor<2>,
+    /// Per layer row (block order), ln(1 + its module's target) `[layers,
+    /// targets]` (0 where unknown).
+    ly: Tensor<2>,
+    /// 1 (the design's weight) where a layer's target is known.
+    lmask: Tensor<2>,
+    /// Whether any layer target is known.
+    layered: bool,
     /// 1 where the target is known.
     mask: Tensor<2>,
     /// Per-target cap of the per-layer log-cost `[1, targets]`.
@@ -155,10 +175,13 @@ struct Batch {
 impl Batch {
     /// A batch of `rows[i]` (design i's normalised layer rows, each
     /// `width` wide) with targets `y`, `mask` in the caller's order.
+    /// `layers[i]` is design i's per-layer (y, mask), `[its layers,
+    /// targets]` row-major.
     fn new(
         rows: Vec<Vec<f32>>,
         width: usize,
         (y, mask): (Vec<f32>, Vec<f32>),
+        layers: Vec<(Vec<f32>, Vec<f32>)>,
         caps: Option<&[f32]>,
         device: &Device,
     ) -> Self {
@@ -169,6 +192,7 @@ impl Batch {
         let mut blocks: Vec<(usize, usize)> = Vec::new();
         let mut restore = vec![0i64; n_d];
         let mut x = Vec::new();
+        let (mut ly, mut lmask) = (Vec::new(), Vec::new());
         for (r, &i) in order.iter().enumerate() {
             restore[i] = r as i64;
             match blocks.last_mut() {
@@ -176,14 +200,29 @@ impl Batch {
                 _ => blocks.push((1, count(i))),
             }
             x.extend_from_slice(&rows[i]);
+            let want = count(i) * N_TARGETS;
+            match layers.get(i) {
+                Some((y, m)) if y.len() == want && m.len() == want => {
+                    ly.extend_from_slice(y);
+                    lmask.extend_from_slice(m);
+                }
+                _ => {
+                    ly.extend(std::iter::repeat_n(0.0, want));
+                    lmask.extend(std::iter::repeat_n(0.0, want));
+                }
+            }
         }
         let n_l = x.len() / width.max(1);
+        let layered = lmask.iter().any(|m| *m > 0.0);
         Batch {
             x: Tensor::from_data(TensorData::new(x, [n_l, width]), device),
             blocks,
             restore: Tensor::from_data(TensorData::new(restore, [n_d]), device),
             y: Tensor::from_data(TensorData::new(y, [n_d, N_TARGETS]), device),
             mask: Tensor::from_data(TensorData::new(mask, [n_d, N_TARGETS]), device),
+            ly: Tensor::from_data(TensorData::new(ly, [n_l, N_TARGETS]), device),
+            lmask: Tensor::from_data(TensorData::new(lmask, [n_l, N_TARGETS]), device),
+            layered,
             cap: Tensor::from_data(
                 TensorData::new(
                     caps.map_or_else(|| vec![LOG_COST_MAX; N_TARGETS], <[f32]>::to_vec),
@@ -211,6 +250,35 @@ fn log_targets(designs: &[&Design], weight: &dyn Fn(&Design) -> f32) -> (Vec<f32
         }
     }
     (y, mask)
+}
+
+/// Per design, its layers' ln(1 + module target) and mask (the design's
+/// weight where known, for the [`LAYER_TARGETS`] supervised), row-major
+/// `[layers, targets]`; empty for a design without per-module records.
+fn layer_targets(
+    designs: &[&Design],
+    weight: &dyn Fn(&Design) -> f32,
+) -> Vec<(Vec<f32>, Vec<f32>)> {
+    designs
+        .iter()
+        .map(|d| {
+            let Some(per) = d.per_layer.as_ref().filter(|p| p.len() == d.layers.len()) else {
+                return (Vec::new(), Vec::new());
+            };
+            let w = weight(d);
+            let mut y = Vec::with_capacity(per.len() * N_TARGETS);
+            let mut mask = Vec::with_capacity(per.len() * N_TARGETS);
+            for l in per {
+                let v = l.map_or([f64::NAN; N_TARGETS], |t| t.to_array());
+                for (t, v) in v.iter().enumerate() {
+                    let known = t < LAYER_TARGETS && v.is_finite() && *v >= 0.0;
+                    y.push(if known { v.ln_1p() as f32 } else { 0.0 });
+                    mask.push(if known { w } else { 0.0 });
+                }
+            }
+            (y, mask)
+        })
+        .collect()
 }
 
 /// Per data set, the weight n^-`balance` of each of its n designs in
@@ -264,17 +332,35 @@ fn batch(
         })
         .collect();
     let weight = |d: &Design| weights.get(&d.provenance.dataset).copied().unwrap_or(1.0);
-    Batch::new(rows, TOKEN_LEN, log_targets(designs, &weight), caps, device)
+    Batch::new(
+        rows,
+        TOKEN_LEN,
+        log_targets(designs, &weight),
+        layer_targets(designs, &weight),
+        caps,
+        device,
+    )
 }
 
-/// ln(1 + predicted totals) `[designs, targets]`.
-fn predict_log(net: &Net, b: &Batch) -> Tensor<2> {
+/// Per-layer costs `[layers, targets]` (block order), capped where the
+/// batch asks.
+fn layer_costs(net: &Net, b: &Batch) -> Tensor<2> {
     let mut raw = net.forward(b.x.clone());
     let [n_rows, _] = raw.dims();
     if b.capped {
         raw = raw.min_pair(b.cap.clone().expand([n_rows, N_TARGETS]));
     }
-    let cost = raw.exp();
+    raw.exp()
+}
+
+/// ln(1 + predicted totals) `[designs, targets]`.
+#[cfg(test)]
+fn predict_log(net: &Net, b: &Batch) -> Tensor<2> {
+    totals_log(layer_costs(net, b), b)
+}
+
+/// ln(1 + totals) `[designs, targets]` of per-layer costs `cost`.
+fn totals_log(cost: Tensor<2>, b: &Batch) -> Tensor<2> {
     let device = cost.device();
     let mut totals = Vec::with_capacity(b.blocks.len());
     let mut row = 0;
@@ -296,14 +382,23 @@ fn predict_log(net: &Net, b: &Batch) -> Tensor<2> {
     Tensor::cat(totals, 0).select(0, b.restore.clone()).log1p()
 }
 
-/// The mask-weighted mean of the error's score (unknown targets weigh 0).
-fn loss(net: &Net, b: &Batch, kind: LossKind) -> Tensor<1> {
-    let err = predict_log(net, b) - b.y.clone();
-    let per = match kind {
+/// The mask-weighted mean of the error's score on the totals (unknown
+/// targets weigh 0), plus `layer_weight` × the same on the layers' own
+/// module targets where the batch has any.
+fn loss(net: &Net, b: &Batch, kind: LossKind, layer_weight: f64) -> Tensor<1> {
+    let score = |err: Tensor<2>| match kind {
         LossKind::Mse => err.powf_scalar(2.0),
         LossKind::L1 => err.abs(),
     };
-    (per * b.mask.clone()).sum() / b.mask.clone().sum().clamp_min(1.0)
+    let cost = layer_costs(net, b);
+    let totals = score(totals_log(cost.clone(), b) - b.y.clone());
+    let total = (totals * b.mask.clone()).sum() / b.mask.clone().sum().clamp_min(1.0);
+    if layer_weight <= 0.0 || !b.layered {
+        return total;
+    }
+    let layers = score(cost.log1p() - b.ly.clone());
+    let layer = (layers * b.lmask.clone()).sum() / b.lmask.clone().sum().clamp_min(1.0);
+    total + layer.mul_scalar(layer_weight)
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
@@ -488,13 +583,14 @@ fn train_member(
     let mut best = (f64::INFINITY, 0usize, f64::NAN, net.clone());
     let mut step = 0;
     while step < cfg.max_steps {
-        let l = loss(&net, tb, cfg.loss);
+        let l = loss(&net, tb, cfg.loss, cfg.layer_weight);
         let train_loss = scalar(l.clone().detach());
         let grads = GradientsParams::from_grads(l.backward(), &net);
         net = opt.step(cfg.learning_rate, net, grads);
         step += 1;
         let val_loss = match vb {
-            Some(vb) => scalar(loss(&net, vb, cfg.loss).detach()),
+            // Early stopping on the totals alone: what estimates are for.
+            Some(vb) => scalar(loss(&net, vb, cfg.loss, 0.0).detach()),
             None => train_loss,
         };
         if val_loss < best.0 {
@@ -578,6 +674,7 @@ impl AggregateMlp {
                 rows,
                 me.mean.len(),
                 log_targets(designs, &|_| 1.0),
+                Vec::new(),
                 Some(&caps),
                 &me.device,
             )
@@ -679,6 +776,98 @@ mod tests {
     }
 
     #[test]
+    fn per_module_supervision_scores_each_layer_against_its_own_module() {
+        // Designs of different depths (so the batch reorders them into
+        // blocks), each layer with its own module's targets, one layer
+        // without any.
+        let mut designs: Vec<Design> = vec![
+            design(&[16, 8, 4], 2, true),
+            design(&[16, 8], 1, false),
+            design(&[32, 8, 8, 4], 4, true),
+        ];
+        for (k, d) in designs.iter_mut().enumerate() {
+            let per = (0..d.layers.len())
+                .map(|l| {
+                    (l != 1 || k != 0).then(|| Targets {
+                        lut: 100.0 * (l + 1) as f64 + k as f64,
+                        ff: 50.0 * (l + 1) as f64,
+                        dsp: (l % 2) as f64,
+                        bram18: 2.0,
+                        latency_cycles: 1e6,
+                        ii: 1e6,
+                    })
+                })
+                .collect();
+            d.per_layer = Some(per);
+        }
+        let refs: Vec<&Design> = designs.iter().collect();
+        let device = Device::flex();
+        let net = Net::new(&TrainConfig::default(), TOKEN_LEN, &device);
+        let all: Vec<[f32; TOKEN_LEN]> = refs.iter().flat_map(|d| tokens(d)).collect();
+        let (mean, std) = normaliser(&all, 0.0);
+        let none = Default::default();
+        let b = batch(&refs, &mean, &std, None, &none, &device);
+        let layer_term =
+            scalar(loss(&net, &b, LossKind::L1, 1.0)) - scalar(loss(&net, &b, LossKind::L1, 0.0));
+        // By hand: each design alone (its rows in its own order), the
+        // known resource cells only.
+        let (mut sum, mut n) = (0f64, 0usize);
+        for d in &refs {
+            let one = batch(&[*d], &mean, &std, None, &none, &device);
+            let cost: Vec<f32> = layer_costs(&net, &one)
+                .into_data()
+                .try_to_vec()
+                .expect("f32");
+            for (l, t) in d.per_layer.as_ref().expect("per layer").iter().enumerate() {
+                let Some(t) = t else { continue };
+                for (k, v) in t.to_array().iter().enumerate().take(LAYER_TARGETS) {
+                    let c = f64::from(cost[l * N_TARGETS + k]);
+                    sum += (c.ln_1p() - v.ln_1p()).abs();
+                    n += 1;
+                }
+            }
+        }
+        let expected = sum / n as f64;
+        assert!(
+            (layer_term - expected).abs() < 1e-3 * expected.max(1.0),
+            "layer term {layer_term}, by hand {expected}"
+        );
+        // Training with it moves each layer's LUT toward its module's.
+        let cfg = TrainConfig {
+            members: 1,
+            max_steps: 300,
+            layer_weight: 1.0,
+            ..TrainConfig::default()
+        };
+        let split = Split {
+            train: refs.clone(),
+            val: Vec::new(),
+        };
+        let lut_miss = |cfg: &TrainConfig| {
+            let (m, _) = train(&refs, std::slice::from_ref(&split), cfg);
+            let mut miss = 0f64;
+            for d in &refs {
+                let e = m.estimate(d);
+                for (l, t) in d.per_layer.as_ref().expect("per layer").iter().enumerate() {
+                    if let Some(t) = t {
+                        miss += (e.per_layer[l][0].ln_1p() - t.lut.ln_1p()).abs();
+                    }
+                }
+            }
+            miss
+        };
+        let with = lut_miss(&cfg);
+        let without = lut_miss(&TrainConfig {
+            layer_weight: 0.0,
+            ..cfg.clone()
+        });
+        assert!(
+            with < 0.5 * without,
+            "per-layer LUT miss {with} with, {without} without"
+        );
+    }
+
+    #[test]
     fn losses_score_the_log_error_as_named() {
         let designs: Vec<Design> = [1u32, 2, 4].map(|rf| design(&[16, 8], rf, rf > 1)).into();
         let refs: Vec<&Design> = designs.iter().collect();
@@ -697,8 +886,8 @@ mod tests {
         let n = err.len() as f64;
         let l1 = err.iter().map(|e| f64::from(e.abs())).sum::<f64>() / n;
         let mse = err.iter().map(|e| f64::from(e * e)).sum::<f64>() / n;
-        assert!((scalar(loss(&net, &b, LossKind::L1)) - l1).abs() < 1e-4 * l1.max(1.0));
-        assert!((scalar(loss(&net, &b, LossKind::Mse)) - mse).abs() < 1e-4 * mse.max(1.0));
+        assert!((scalar(loss(&net, &b, LossKind::L1, 0.0)) - l1).abs() < 1e-4 * l1.max(1.0));
+        assert!((scalar(loss(&net, &b, LossKind::Mse, 0.0)) - mse).abs() < 1e-4 * mse.max(1.0));
         assert!((l1 - mse).abs() > 1e-3, "the two losses differ here");
     }
 
