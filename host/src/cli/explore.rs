@@ -13,7 +13,9 @@ use zest::explore::search::{SearchKind, Space};
 use zest::explore::store::{self, Store};
 use zest::explore::{self as ex, ExploreConfig, Header, Summary};
 
-use super::optimize::{baseline_type, load_network, read_data, EstimatorArgs, SplitArgs};
+use super::optimize::{
+    baseline_type, load_network, read_data, EstimatorArgs, NetworkArgs, SplitArgs,
+};
 use super::render::print_json;
 use super::HlsArgs;
 
@@ -63,22 +65,12 @@ pub enum ExploreCommand {
 /// Arguments of a run.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The network: an ONNX model with weights (used as trained unless
-    /// --train), or an architecture (Keras JSON, ONNX with --train);
-    /// without one, a ReLU MLP of --hidden widths is trained.
-    pub network: Option<PathBuf>,
-    /// The data: CSV (gzip or not), one sample per row.
+    #[command(flatten)]
+    pub net: NetworkArgs,
+    /// The data: CSV (gzip or not), one sample per row (not with --resume:
+    /// the run's header names it).
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
-    /// The label column: last, a 0-based index, or a header name.
-    #[arg(long, default_value = "last")]
-    pub label_column: String,
-    /// Hidden widths when no NETWORK is given.
-    #[arg(long, value_delimiter = ',', default_value = "32,32")]
-    pub hidden: Vec<usize>,
-    /// Train the network from scratch (its architecture only).
-    #[arg(long)]
-    pub train: bool,
     /// A built-in flow (`zest explore flows`: p, s, q, any order such as
     /// spq, `orders`, `bottom-up`) or a flow file (YAML).
     #[arg(long, value_name = "NAME|FILE")]
@@ -452,12 +444,12 @@ impl RunArgs {
             seed: self.seed,
             search_seed: self.search_seed.unwrap_or(self.seed),
             data,
-            label_column: self.label_column.clone(),
+            label_column: self.net.label_column.clone(),
             val: self.split.val,
             test: self.split.test,
-            network: self.network.clone(),
-            train_network: self.train,
-            hidden: self.hidden.clone(),
+            network: self.net.network.clone(),
+            train_network: self.net.train,
+            hidden: self.net.hidden.clone(),
             train: self.split.train_options(self.seed),
             baseline,
             hls,

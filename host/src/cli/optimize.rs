@@ -29,24 +29,11 @@ pub enum EstimatorKind {
 /// `zest optimize` arguments.
 #[derive(Args, Debug)]
 pub struct OptimizeArgs {
-    /// The network: an ONNX model with weights (Gemm or MatMul+Add, Relu,
-    /// a final Softmax/Sigmoid), used as trained unless --train; or an
-    /// architecture to train from scratch (a Keras model JSON, an ONNX
-    /// model with --train). Without one, a ReLU MLP of --hidden widths is
-    /// trained.
-    pub network: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: NetworkArgs,
     /// The data: CSV (gzip or not, header or not), one sample per row.
     #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
-    /// The label column: last, a 0-based index, or a header name.
-    #[arg(long, default_value = "last")]
-    pub label_column: String,
-    /// Hidden layer widths when no NETWORK is given.
-    #[arg(long, value_delimiter = ',', default_value = "32,32")]
-    pub hidden: Vec<usize>,
-    /// Train the network from scratch (its architecture only).
-    #[arg(long)]
-    pub train: bool,
     /// Tasks in order: p (auto-prune), s (scale), q (quantize with QHS),
     /// e.g. spq, pq, q.
     #[arg(long, default_value = "spq")]
@@ -86,6 +73,26 @@ pub struct OptimizeArgs {
     /// Print JSON (the report and the timings) instead of tables.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The user's network, as `zest optimize` and `zest explore` take it.
+#[derive(Args, Debug, Clone)]
+pub struct NetworkArgs {
+    /// The network: an ONNX model with weights (Gemm or MatMul+Add, Relu,
+    /// a final Softmax/Sigmoid), used as trained unless --train; or an
+    /// architecture to train from scratch (a Keras model JSON, an ONNX
+    /// model with --train). Without one, a ReLU MLP of --hidden widths is
+    /// trained.
+    pub network: Option<PathBuf>,
+    /// The label column of --data: last, a 0-based index, or a header name.
+    #[arg(long, default_value = "last")]
+    pub label_column: String,
+    /// Hidden layer widths when no NETWORK is given.
+    #[arg(long, value_delimiter = ',', default_value = "32,32")]
+    pub hidden: Vec<usize>,
+    /// Train the network from scratch (its architecture only).
+    #[arg(long)]
+    pub train: bool,
 }
 
 /// The split and training flags `zest optimize` and `zest explore` share.
@@ -245,7 +252,7 @@ impl OptimizeArgs {
     /// Runs `zest optimize`.
     pub fn run(self) -> anyhow::Result<()> {
         let flow = optimize::parse_flow(&self.flow)?;
-        let data = read_data(&self.data, &self.label_column)?;
+        let data = read_data(&self.data, &self.net.label_column)?;
         let hls = self
             .hls
             .overrides()?
@@ -272,8 +279,12 @@ impl OptimizeArgs {
             hls,
         };
         let mut estimator = self.estimator.build(self.estimator.is_fixed())?;
-        let (given, widths) =
-            load_network(self.network.as_deref(), self.train, &self.hidden, &data)?;
+        let (given, widths) = load_network(
+            self.net.network.as_deref(),
+            self.net.train,
+            &self.net.hidden,
+            &data,
+        )?;
         let started = std::time::Instant::now();
         let net = match given {
             Some(n) => n,
