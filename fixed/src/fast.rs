@@ -37,10 +37,10 @@
 //! * the skip path's weights, likewise (the output stage only);
 //!
 //! then the exp table, in its type's lane, and the token bounds (every
-//! slot's low bound, then every slot's high bound) in the `i64` lane. [`Layout`] holds where each
-//! array starts plus the types, caps and kernel choices: plain data, no
-//! borrow, so the caller keeps it next to the buffers and joins the two
-//! with [`Buffers::model`] to evaluate.
+//! slot's low bound, then every slot's high bound) in the `i64` lane.
+//! [`Layout`] holds where each array starts plus the types, caps and
+//! kernel choices: plain data, no borrow, so the caller keeps it next to
+//! the buffers and joins the two with [`Buffers::model`] to evaluate.
 //!
 //! ## Kernels and why they are exact
 //!

@@ -19,8 +19,9 @@
 //! is estimated at the nearest trained edge, not by extrapolation
 //! ([`FixedModel::token_lo`], [`FixedModel::token_hi`]: the training
 //! tokens' per-slot extremes, quantized as tokens are, so clamping then
-//! quantizing and quantizing then clamping agree). Accumulators are exact ([`accum_type`]): only the result casts, whose
-//! types [`FixedModel`] stores, lose bits.
+//! quantizing and quantizing then clamping agree). Accumulators are exact
+//! ([`accum_type`]): only the result casts, whose types [`FixedModel`]
+//! stores, lose bits.
 //!
 //! [`FixedModel`] computes straight from the encoded bytes: the reference,
 //! what the host runs. [`crate::fast`] decodes a model once into

@@ -157,6 +157,8 @@ struct Batch {
     restore: Tensor<1, Int>,
     /// ln(1 + target) `[designs, targets]` (0 where unknown).
     y: Tensor<2>,
+    /// 1 where the target is known.
+    mask: Tensor<2>,
     /// Per layer row (block order), ln(1 + its module's target) `[layers,
     /// targets]` (0 where unknown).
     ly: Tensor<2>,
@@ -164,8 +166,6 @@ struct Batch {
     lmask: Tensor<2>,
     /// Whether any layer target is known.
     layered: bool,
-    /// 1 where the target is known.
-    mask: Tensor<2>,
     /// Per-target cap of the per-layer log-cost `[1, targets]`.
     cap: Tensor<2>,
     /// Whether to apply `cap`.
@@ -242,14 +242,31 @@ fn log_targets(designs: &[&Design], weight: &dyn Fn(&Design) -> f32) -> (Vec<f32
     let mut y = Vec::with_capacity(designs.len() * N_TARGETS);
     let mut mask = Vec::with_capacity(designs.len() * N_TARGETS);
     for d in designs {
-        let w = weight(d);
-        for v in d.targets.to_array() {
-            let known = v.is_finite() && v >= 0.0;
-            y.push(if known { v.ln_1p() as f32 } else { 0.0 });
-            mask.push(if known { w } else { 0.0 });
-        }
+        push_targets(
+            &d.targets.to_array(),
+            N_TARGETS,
+            weight(d),
+            &mut y,
+            &mut mask,
+        );
     }
     (y, mask)
+}
+
+/// Appends ln(1 + v) and weight `w` for each of the first `supervised`
+/// targets `v` that are known, and 0 and 0 for the others.
+fn push_targets(
+    v: &[f64; N_TARGETS],
+    supervised: usize,
+    w: f32,
+    y: &mut Vec<f32>,
+    mask: &mut Vec<f32>,
+) {
+    for (t, v) in v.iter().enumerate() {
+        let known = t < supervised && v.is_finite() && *v >= 0.0;
+        y.push(if known { v.ln_1p() as f32 } else { 0.0 });
+        mask.push(if known { w } else { 0.0 });
+    }
 }
 
 /// Per design, its layers' ln(1 + module target) and mask (the design's
@@ -270,11 +287,7 @@ fn layer_targets(
             let mut mask = Vec::with_capacity(per.len() * N_TARGETS);
             for l in per {
                 let v = l.map_or([f64::NAN; N_TARGETS], |t| t.to_array());
-                for (t, v) in v.iter().enumerate() {
-                    let known = t < LAYER_TARGETS && v.is_finite() && *v >= 0.0;
-                    y.push(if known { v.ln_1p() as f32 } else { 0.0 });
-                    mask.push(if known { w } else { 0.0 });
-                }
+                push_targets(&v, LAYER_TARGETS, w, &mut y, &mut mask);
             }
             (y, mask)
         })
