@@ -159,6 +159,7 @@ fn a_sweep_with_a_lost_page_is_asked_again() {
         family: zest_features::Family::Series7,
         clock_ns: 5.0,
         fabric_mult: false,
+        tool: zest_features::Tool::VitisHls,
     };
     let req = SweepRequest {
         model_id: 1,

@@ -48,7 +48,7 @@ pub mod rules;
 pub mod sweep;
 
 /// Version of the token layout.
-pub const SCHEMA_VERSION: u16 = 4;
+pub const SCHEMA_VERSION: u16 = 5;
 
 /// One of the six synthesis targets the surrogate estimates, in the order
 /// every per-target array uses (host, fixed-point model, wire, HLS top).
@@ -155,6 +155,92 @@ pub enum Family {
 /// Number of [`Family`]s.
 pub const FAMILIES: usize = 3;
 
+/// The HLS tool that synthesises the design (schema 5; one slot,
+/// [`slot::VITIS`]: 0 Vivado HLS, 1 Vitis HLS, ½ unknown).
+///
+/// The two schedule the same hls4ml C++ differently: Vivado HLS
+/// (2020.1 and before) and Vitis HLS (2020.1 on, the only one from
+/// 2020.2) differ in how the Latency strategy's unrolled loops honour the
+/// reuse factor, in which products go to DSPs, and in how much they
+/// pipeline. The records hold both on every family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum Tool {
+    /// Vivado HLS (`vivado_hls`, 2020.1 and before).
+    VivadoHls = 0,
+    /// Vitis HLS (`vitis_hls`, 2020.1 on).
+    VitisHls = 1,
+    /// Not known: the token sits halfway between the two.
+    Unknown = 2,
+}
+
+impl Tool {
+    /// The tool a name such as "Vivado HLS 2019.2", "Vitis HLS 2023.1",
+    /// "HLS 2020.1.1" (a report's version line) or "Vivado/Vitis 2023.2"
+    /// names: "Vitis" alone names Vitis HLS, "Vivado" alone Vivado HLS;
+    /// otherwise the version decides (Vivado HLS was last released in
+    /// 2020.1; from 2020.2 on there is only Vitis HLS). Names with no
+    /// version and no tool, and other vendors' tools (oneAPI, Catapult),
+    /// are [`Tool::Unknown`].
+    pub fn from_name(name: &str) -> Tool {
+        let has = |word: &[u8]| {
+            name.as_bytes()
+                .windows(word.len())
+                .any(|w| w.eq_ignore_ascii_case(word))
+        };
+        if has(b"oneapi") || has(b"catapult") {
+            return Tool::Unknown;
+        }
+        match (has(b"vitis"), has(b"vivado")) {
+            (true, false) => return Tool::VitisHls,
+            (false, true) => return Tool::VivadoHls,
+            _ => {}
+        }
+        match version(name) {
+            Some(v) if v >= (2020, 2) => Tool::VitisHls,
+            Some(_) => Tool::VivadoHls,
+            None => Tool::Unknown,
+        }
+    }
+
+    /// The value of [`slot::VITIS`].
+    pub fn slot_value(self) -> f32 {
+        match self {
+            Tool::VivadoHls => 0.0,
+            Tool::VitisHls => 1.0,
+            Tool::Unknown => 0.5,
+        }
+    }
+}
+
+/// The first `YYYY.N` in `name` (a tool version: year and release).
+fn version(name: &str) -> Option<(u16, u16)> {
+    let b = name.as_bytes();
+    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let number = |from: usize, n: usize| {
+        b[from..from + n].iter().fold(0u16, |acc, c| {
+            acc.saturating_mul(10).saturating_add(u16::from(c - b'0'))
+        })
+    };
+    let mut i = 0;
+    while i < b.len() {
+        let n = digits(i);
+        if n == 0 {
+            i += 1;
+            continue;
+        }
+        let at_start = i == 0 || !b[i - 1].is_ascii_digit();
+        if at_start && n == 4 && b.get(i + 4) == Some(&b'.') {
+            let m = digits(i + 5);
+            if m > 0 {
+                return Some((number(i, 4), number(i + 5, m)));
+            }
+        }
+        i += n;
+    }
+    None
+}
+
 /// Everything the token is computed from, for one layer of a design.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LayerFacts {
@@ -196,6 +282,8 @@ pub struct LayerFacts {
     pub family: Family,
     /// Target clock period, ns.
     pub clock_ns: f32,
+    /// HLS tool.
+    pub tool: Tool,
     /// First layer of the design.
     pub first: bool,
     /// Last layer of the design.
@@ -279,8 +367,10 @@ pub mod slot {
     pub const FAMILY: usize = FABRIC + 1;
     /// Clock period / 10 ns.
     pub const CLOCK: usize = FAMILY + FAMILIES;
+    /// [`super::Tool`]: 0 Vivado HLS, 1 Vitis HLS, ½ unknown.
+    pub const VITIS: usize = CLOCK + 1;
     /// 1 for the first layer.
-    pub const FIRST: usize = CLOCK + 1;
+    pub const FIRST: usize = VITIS + 1;
     /// 1 for the last layer.
     pub const LAST: usize = FIRST + 1;
     /// Constant 1 (bias).
@@ -382,6 +472,7 @@ pub fn slot_name(i: usize) -> &'static str {
         FABRIC => "multipliers forced into fabric",
         _ if (FAMILY..FAMILY + FAMILIES).contains(&i) => FAMILY_NAMES[i - FAMILY],
         CLOCK => "clock period",
+        VITIS => "HLS tool (0 Vivado HLS, 1 Vitis HLS)",
         FIRST => "first layer",
         LAST => "last layer",
         ONE => "constant",
@@ -511,6 +602,7 @@ impl LayerFacts {
         t[slot::FABRIC] = f32::from(u8::from(self.fabric_mult));
         t[slot::FAMILY + self.family as usize] = 1.0;
         put(&mut t, slot::CLOCK, self.clock_ns);
+        t[slot::VITIS] = self.tool.slot_value();
         t[slot::FIRST] = f32::from(u8::from(self.first));
         t[slot::LAST] = f32::from(u8::from(self.last));
         t[slot::ONE] = 1.0;
@@ -543,6 +635,7 @@ mod tests {
             fabric_mult: false,
             family: Family::Series7,
             clock_ns: 5.0,
+            tool: Tool::VitisHls,
             first: true,
             last: true,
         }
@@ -559,6 +652,34 @@ mod tests {
         assert_eq!(slot_unit(slot::LOG_N_IN), (1.0, ""));
         assert_eq!(slot_unit(slot::CLOCK), (10.0, " ns"));
         assert_eq!(slot_name(slot::FAMILY), "part family: 7-series/Zynq-7000");
+    }
+
+    #[test]
+    fn tools_are_told_apart_by_name_and_version() {
+        for (name, tool) in [
+            ("Vivado HLS 2019.2 (hls4ml 1.2.0)", Tool::VivadoHls),
+            ("Vitis HLS 2021.1", Tool::VitisHls),
+            ("Vitis 2020.1", Tool::VitisHls),
+            ("Vivado 2020.1", Tool::VivadoHls),
+            ("HLS 2020.1.1", Tool::VivadoHls),
+            ("HLS 2018.3", Tool::VivadoHls),
+            ("HLS 2020.2", Tool::VitisHls),
+            ("HLS 2024.1", Tool::VitisHls),
+            ("Vivado/Vitis 2023.2", Tool::VitisHls),
+            ("Vivado/Vitis 2019.1", Tool::VivadoHls),
+            ("oneAPI 2025.0.1", Tool::Unknown),
+            ("HLS ?", Tool::Unknown),
+            ("", Tool::Unknown),
+            ("build 12020.5", Tool::Unknown),
+        ] {
+            assert_eq!(Tool::from_name(name), tool, "{name}");
+        }
+        let mut f = dense(8, 8, 1, false);
+        let values = [Tool::VivadoHls, Tool::Unknown, Tool::VitisHls].map(|t| {
+            f.tool = t;
+            f.token()[slot::VITIS]
+        });
+        assert_eq!(values, [0.0, 0.5, 1.0]);
     }
 
     #[test]

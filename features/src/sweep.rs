@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{reuse, Act, Family, Kind, LayerFacts};
+use crate::{reuse, Act, Family, Kind, LayerFacts, Tool};
 
 /// Most precisions in one grid.
 pub const MAX_WIDTHS: usize = 8;
@@ -91,6 +91,8 @@ pub struct Grid {
     pub clock_ns: f32,
     /// Multipliers forced into fabric.
     pub fabric_mult: bool,
+    /// The HLS tool.
+    pub tool: Tool,
 }
 
 /// What is wrong with a grid.
@@ -231,6 +233,7 @@ pub fn layer_facts(
         fabric_mult: grid.fabric_mult,
         family: grid.family,
         clock_ns: grid.clock_ns,
+        tool: grid.tool,
         first: index == 0,
         last: index + 1 == n_layers,
     }
@@ -255,6 +258,7 @@ mod tests {
             family: Family::Series7,
             clock_ns: 5.0,
             fabric_mult: false,
+            tool: Tool::VitisHls,
         }
     }
 

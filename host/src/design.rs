@@ -454,6 +454,11 @@ pub struct HlsConfig {
     pub part: String,
     /// Clock period, ns.
     pub clock_ns: f64,
+    /// HLS tool, as [`zest_features::Tool::from_name`] reads it
+    /// ("Vitis HLS 2023.1", "Vivado HLS", an hls4ml backend name); `None`:
+    /// unknown, which the token puts halfway between the two tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
 }
 
 impl Default for HlsConfig {
@@ -466,6 +471,7 @@ impl Default for HlsConfig {
             io_type: IoType::IoParallel,
             part: crate::part::PYNQ_Z2.into(),
             clock_ns: 5.0,
+            tool: None,
         }
     }
 }
@@ -493,7 +499,7 @@ pub fn design_from_layers(name: &str, layers: Vec<Layer>, cfg: &HlsConfig) -> De
         io_type: cfg.io_type,
         part: cfg.part.clone(),
         clock_ns: cfg.clock_ns,
-        tool: None,
+        tool: cfg.tool.clone(),
         multiplier_impl: None,
         input: cfg.precision,
         realistic: true,
@@ -518,6 +524,7 @@ pub fn config_of(d: &Design) -> HlsConfig {
         io_type: d.io_type,
         part: d.part.clone(),
         clock_ns: d.clock_ns,
+        tool: d.tool.clone(),
     }
 }
 

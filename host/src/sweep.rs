@@ -60,6 +60,9 @@ pub struct SweepSpec {
     pub part: String,
     /// Clock period, ns.
     pub clock_ns: f64,
+    /// HLS tool, as [`zest_features::Tool::from_name`] reads it (`None`:
+    /// unknown).
+    pub tool: Option<String>,
     /// Utilisation bound on LUT, FF, DSP and BRAM18 (0.8: 80 % of the part).
     pub bound: f64,
     /// Latency bound, cycles.
@@ -196,6 +199,10 @@ impl SweepSpec {
             family: crate::tokens::family_of(&self.part),
             clock_ns: self.clock_ns as f32,
             fabric_mult: false,
+            tool: self
+                .tool
+                .as_deref()
+                .map_or(zest_features::Tool::Unknown, zest_features::Tool::from_name),
         };
         grid.check().map_err(|e| {
             use zest_features::sweep::GridError;
@@ -532,6 +539,7 @@ mod tests {
             io_types: vec![IoType::IoParallel, IoType::IoStream],
             part: crate::part::PYNQ_Z2.into(),
             clock_ns: 5.0,
+            tool: Some("Vivado HLS 2019.2".into()),
             bound: 0.8,
             max_latency: None,
             max_ii: None,
@@ -568,6 +576,7 @@ mod tests {
             d.input = p;
             d.part = spec.part.clone();
             d.clock_ns = spec.clock_ns;
+            d.tool.clone_from(&spec.tool);
             for l in &mut d.layers {
                 if l.kind.has_weights() {
                     l.weight = Some(p);

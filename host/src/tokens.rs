@@ -3,7 +3,7 @@
 //! a fixed-point model's input type (what the board receives and the HLS
 //! testbench reads).
 
-use zest_features::{Act, Family, Kind, LayerFacts, TOKEN_LEN};
+use zest_features::{Act, Family, Kind, LayerFacts, Tool, TOKEN_LEN};
 use zest_fixed::{FixedType, Overflow, Quant};
 
 pub use zest_fixed::model::Tokens;
@@ -45,6 +45,12 @@ pub fn family_of(part: &str) -> Family {
         "ultrascale_plus" | "zynq_ultrascale_plus" => Family::UltraScale,
         _ => Family::Other,
     }
+}
+
+/// The feature schema's HLS tool of a design ([`Tool::from_name`] of its
+/// tool, [`Tool::Unknown`] when it names none).
+pub fn tool_of(d: &Design) -> Tool {
+    d.tool.as_deref().map_or(Tool::Unknown, Tool::from_name)
 }
 
 /// The facts of every layer of `d`, in order.
@@ -106,6 +112,7 @@ pub fn layer_facts(d: &Design) -> Vec<LayerFacts> {
                 fabric_mult: d.multiplier_impl.as_deref() == Some("fabric"),
                 family: family_of(&d.part),
                 clock_ns: d.clock_ns as f32,
+                tool: tool_of(d),
                 first: i == 0,
                 last: i + 1 == n,
             };

@@ -213,6 +213,37 @@ fn no_resource_dense_record_exceeds_the_dsp_bound() {
     assert!(covered > 2_500, "{covered}");
 }
 
+/// Every record names the HLS tool that synthesised it, and the token
+/// reads it as Vivado HLS or Vitis HLS (issue 15: the regime reaches the
+/// model). Both tools occur on both part families, so the tool slot is not
+/// the family slot under another name.
+#[test]
+fn every_record_names_its_hls_tool_and_both_tools_occur_on_both_families() {
+    use zest_features::{Family, Tool};
+    let report = load_all(&root(), |_| {}).expect("data root");
+    let mut seen = std::collections::BTreeMap::<(u8, u8), usize>::new();
+    for d in &report.designs {
+        let tool = zest::tokens::tool_of(d);
+        assert_ne!(
+            tool,
+            Tool::Unknown,
+            "{} ({}): tool {:?}",
+            d.id,
+            d.provenance.dataset,
+            d.tool
+        );
+        *seen
+            .entry((zest::tokens::family_of(&d.part) as u8, tool as u8))
+            .or_default() += 1;
+    }
+    for family in [Family::Series7, Family::UltraScale] {
+        for tool in [Tool::VivadoHls, Tool::VitisHls] {
+            let n = seen.get(&(family as u8, tool as u8)).copied().unwrap_or(0);
+            assert!(n >= 10, "{family:?} {tool:?}: {n} records ({seen:?})");
+        }
+    }
+}
+
 /// hls4ml's own activation baselines (Dense(64) on (1,) + the activation,
 /// io_parallel): ReLU, LeakyReLU and PReLU are built differently (LeakyReLU
 /// 462 LUTs against ReLU's 2,983 with Vitis 2024.1) and ELU is not a
@@ -254,8 +285,10 @@ fn relu_variants_and_elu_are_not_estimated_alike() {
                 "{version}: {a} estimated at {x:.0} LUTs, {b} at {y:.0}: {acts:?}"
             );
         };
+        // ReLU and PReLU cost within 3 % of each other in every version's
+        // synthesis, so no claim there; ELU is above sigmoid in one version
+        // and below in another, so only "not alike".
         apart("relu", "leaky_relu");
-        apart("relu", "prelu");
         apart("leaky_relu", "prelu");
         apart("elu", "sigmoid");
         // Every version's synthesis has LeakyReLU the cheapest of the three.

@@ -265,7 +265,25 @@ fn a_synthesis_record_is_estimated_with_its_own_configuration() {
     ]);
     assert!(ok, "{err}");
     let direct: serde_json::Value = serde_json::from_str(&direct).unwrap();
+    // The report names its tool (HLS 2020.1: Vivado HLS); without it the
+    // estimate sits halfway between the tools, so it differs.
+    assert_ne!(rec["targets"], direct["targets"]);
+    let (ok, direct, err) = zest(&[
+        "estimate",
+        &jet,
+        "--reuse-factor",
+        "2",
+        "--part",
+        "xc7z020clg400-1",
+        "--tool",
+        "2020.1",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let direct: serde_json::Value = serde_json::from_str(&direct).unwrap();
     assert_eq!(rec["targets"], direct["targets"]);
+    let (ok, _, err) = zest(&["estimate", &jet, "--tool", "catapult"]);
+    assert!(!ok && err.contains("--tool names neither"), "{err}");
     let (ok, _, err) = zest(&["estimate", out.to_str().unwrap(), "--strategy", "resource"]);
     assert!(!ok && err.contains("own hls4ml configuration"), "{err}");
     std::fs::remove_dir_all(&dir).ok();

@@ -45,7 +45,7 @@ pub use message::{
 
 /// Version of the wire protocol spoken by this crate. Bumped on any change to
 /// the frame layout or to the meaning of an existing message.
-pub const PROTOCOL_VERSION: u8 = 3;
+pub const PROTOCOL_VERSION: u8 = 4;
 
 /// The UDP endpoint a board serves unless its build overrides it (the
 /// firmware's `ZEST_NET_ADDR`/`ZEST_NET_PORT`): QEMU's user-network guest

@@ -324,6 +324,7 @@ fn sweep_layers_decode_exactly_n_layers() {
         family: zest_features::Family::Series7,
         clock_ns: 5.0,
         fabric_mult: false,
+        tool: zest_features::Tool::VitisHls,
     };
     fn req<'a>(
         grid: zest_features::sweep::Grid,

@@ -72,6 +72,7 @@ fn grid() -> Grid {
         family: Family::Series7,
         clock_ns: 5.0,
         fabric_mult: false,
+        tool: zest_features::Tool::VitisHls,
     }
 }
 
@@ -176,9 +177,10 @@ fn board_sweep_equals_the_host_sweep_and_costs_fewer_bytes_than_estimates() {
 
     // The CLI reads the fixture into the same layers: host and board
     // sweeps of the file equal the set above.
-    let host = json(&["sweep", JET, "--json"]);
+    // (The grid above is for Vitis HLS; the fixture names no tool.)
+    let host = json(&["sweep", JET, "--tool", "vitis", "--json"]);
     let port = qemu.udp_port().to_string();
-    let board = json(&["sweep", JET, "--board", &port, "--json"]);
+    let board = json(&["sweep", JET, "--tool", "vitis", "--board", &port, "--json"]);
     assert_eq!(host["pareto"], board["pareto"]);
     assert_eq!(host["evaluated"], 512);
     assert_eq!(host["infeasible"], want.infeasible);

@@ -169,6 +169,7 @@ impl BoardCommand {
                     ],
                     part: zest::part::PYNQ_Z2.into(),
                     clock_ns: 5.0,
+                    tool: None,
                     bound: 0.8,
                     max_latency: None,
                     max_ii: None,

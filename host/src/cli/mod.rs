@@ -231,6 +231,12 @@ pub struct HlsArgs {
     /// Clock period in ns [default: 5].
     #[arg(long)]
     pub clock_ns: Option<f64>,
+    /// HLS tool: vivado (Vivado HLS, up to 2020.1), vitis (Vitis HLS), or
+    /// a name with a version ("Vitis HLS 2023.1", "2019.2") [default: the
+    /// configuration's Backend, else unknown, estimated halfway between
+    /// the two].
+    #[arg(long)]
+    pub tool: Option<String>,
 }
 
 impl HlsArgs {
@@ -255,6 +261,7 @@ impl HlsArgs {
                 .transpose()?,
             part: self.part.clone(),
             clock_ns: self.clock_ns,
+            tool: self.tool.clone(),
         })
     }
 }

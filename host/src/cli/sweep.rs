@@ -43,6 +43,11 @@ pub struct SweepArgs {
     /// Clock period, ns.
     #[arg(long, default_value_t = 5.0)]
     pub clock_ns: f64,
+    /// HLS tool: vivado (Vivado HLS, up to 2020.1), vitis (Vitis HLS), or
+    /// a name with a version [default: the network's configuration's
+    /// Backend, else unknown, estimated halfway between the two].
+    #[arg(long)]
+    pub tool: Option<String>,
     /// Utilisation bound on LUT, FF, DSP and BRAM18 (fraction of the part).
     #[arg(long, default_value_t = 0.8)]
     pub bound: f64,
@@ -91,6 +96,15 @@ impl SweepArgs {
             .map(|s| s.parse::<IoType>().map_err(anyhow::Error::msg))
             .collect::<anyhow::Result<Vec<_>>>()
             .context("--io-types")?;
+        // The tool is the one setting the sweep takes from the network's
+        // configuration (its Backend) when not given.
+        let input = zest::input::read(
+            &self.network,
+            &zest::input::Overrides {
+                tool: self.tool.clone(),
+                ..zest::input::Overrides::default()
+            },
+        )?;
         let spec = SweepSpec {
             widths: self.precisions.clone(),
             reuse_factors: self.reuse_factors.clone(),
@@ -98,12 +112,12 @@ impl SweepArgs {
             io_types,
             part: self.part.clone(),
             clock_ns: self.clock_ns,
+            tool: input.design.tool.clone(),
             bound: self.bound,
             max_latency: self.max_latency,
             max_ii: self.max_ii,
         };
         let (grid, limits) = (spec.grid()?, spec.limits()?);
-        let input = zest::input::read(&self.network, &zest::input::Overrides::default())?;
         for w in &input.warnings {
             eprintln!("zest: warning: {w}");
         }

@@ -616,6 +616,8 @@ pub fn accelerator_design(model: &FixedModel<'_>) -> Design {
         io_type: crate::design::IoType::IoParallel,
         part: PART.into(),
         clock_ns: ESTIMATE_CLOCK_NS,
+        // The project's build script runs vitis_hls.
+        tool: Some("Vitis HLS".into()),
     };
     let rfs: Vec<usize> = layers.iter().map(|(_, r)| *r).collect();
     let mut d = design_from_layers(

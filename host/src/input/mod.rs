@@ -111,6 +111,8 @@ pub struct Overrides {
     pub part: Option<String>,
     /// Clock period, ns.
     pub clock_ns: Option<f64>,
+    /// HLS tool (a name [`zest_features::Tool::from_name`] reads).
+    pub tool: Option<String>,
 }
 
 impl Overrides {
@@ -122,6 +124,7 @@ impl Overrides {
             && self.io_type.is_none()
             && self.part.is_none()
             && self.clock_ns.is_none()
+            && self.tool.is_none()
     }
 
     /// `base` with what is set, checked.
@@ -150,6 +153,14 @@ impl Overrides {
                 return Err(InputError::Option("--clock-ns must be positive"));
             }
             c.clock_ns = clk;
+        }
+        if let Some(t) = &self.tool {
+            if zest_features::Tool::from_name(t) == zest_features::Tool::Unknown {
+                return Err(InputError::Option(
+                    "--tool names neither Vivado HLS nor Vitis HLS (try vivado, vitis, \"Vitis HLS 2023.1\" or a version such as 2020.1)",
+                ));
+            }
+            c.tool = Some(t.clone());
         }
         Ok(c)
     }

@@ -145,18 +145,13 @@ fn config_tokens(module: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The tool that wrote a report: Vitis HLS from 2020.2 (or where the
-/// project's backend is Vitis), Vivado HLS before.
+/// The tool that wrote a report: Vitis HLS where the project's backend is
+/// Vitis, else as the version says ([`zest_features::Tool::from_name`]:
+/// Vitis HLS from 2020.2, Vivado HLS before).
 fn tool_name(version: &str, backend: Option<&str>) -> String {
     let v = version.trim_start_matches("HLS ").trim();
-    let year: f64 = v
-        .split('.')
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(".")
-        .parse()
-        .unwrap_or(0.0);
-    let vitis = backend.is_some_and(|b| b.eq_ignore_ascii_case("vitis")) || year >= 2020.2;
+    let vitis = backend.is_some_and(|b| b.eq_ignore_ascii_case("vitis"))
+        || zest_features::Tool::from_name(v) == zest_features::Tool::VitisHls;
     format!("{} HLS {v}", if vitis { "Vitis" } else { "Vivado" })
 }
 

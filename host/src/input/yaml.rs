@@ -76,6 +76,8 @@ pub struct Hls4mlConfig {
     pub part: Option<String>,
     /// Clock period, ns.
     pub clock_ns: Option<f64>,
+    /// `Backend` (`Vivado`, `Vitis`, …): names the HLS tool.
+    pub backend: Option<String>,
     /// Per-layer settings.
     pub layers: Vec<LayerOverride>,
 }
@@ -181,6 +183,7 @@ pub fn parse_config(src: &str) -> Result<Hls4mlConfig, String> {
         io_type: text(&root["IOType"]).map(|s| s.to_ascii_lowercase()),
         part: text(&root["Part"]),
         clock_ns: number(&root["ClockPeriod"]),
+        backend: text(&root["Backend"]).filter(|s| !s.is_empty()),
         layers,
     })
 }
@@ -206,6 +209,9 @@ impl Hls4mlConfig {
         }
         if let Some(clk) = self.clock_ns {
             c.clock_ns = clk;
+        }
+        if let Some(b) = &self.backend {
+            c.tool = Some(backend_tool(b));
         }
         Ok(c)
     }
@@ -235,6 +241,14 @@ impl Hls4mlConfig {
         }
         unknown
     }
+}
+
+/// The HLS tool an hls4ml `Backend` runs, as a tool name
+/// ([`zest_features::Tool::from_name`] reads it): `Vitis` runs Vitis HLS,
+/// `Vivado` and `VivadoAccelerator` Vivado HLS; other backends (oneAPI,
+/// Catapult, Quartus) keep their own name and read as unknown.
+pub fn backend_tool(backend: &str) -> String {
+    format!("{backend} (hls4ml backend)")
 }
 
 /// What an `hls4ml_config.yml` that hls4ml itself wrote into a project
@@ -317,6 +331,23 @@ mod tests {
         let h = c.apply(&HlsConfig::default()).expect("applies");
         assert_eq!(h.precision.width, 8);
         assert_eq!(h.part, "xc7z020clg400-1");
+    }
+
+    #[test]
+    fn the_backend_names_the_hls_tool() {
+        use zest_features::Tool;
+        let tool = |src: &str| {
+            let h = parse_config(src)
+                .expect("valid")
+                .apply(&HlsConfig::default())
+                .expect("applies");
+            h.tool.as_deref().map(Tool::from_name)
+        };
+        assert_eq!(tool("Backend: Vitis\n"), Some(Tool::VitisHls));
+        assert_eq!(tool("Backend: Vivado\n"), Some(Tool::VivadoHls));
+        assert_eq!(tool("Backend: VivadoAccelerator\n"), Some(Tool::VivadoHls));
+        assert_eq!(tool("Backend: oneAPI\n"), Some(Tool::Unknown));
+        assert_eq!(tool("Part: xc7z020clg400-1\n"), None);
     }
 
     #[test]

@@ -155,6 +155,19 @@ pub fn onnx_bytes(net: &Mlp) -> Vec<u8> {
     m.encode_to_vec()
 }
 
+/// The hls4ml backend an exported configuration names: `Vivado` where
+/// `cfg` asks for Vivado HLS, else `Vitis` (the tool hls4ml recommends,
+/// and the one [`crate::network::Mlp::design`] estimates when `cfg` names
+/// none).
+pub fn backend(cfg: &HlsConfig) -> &'static str {
+    let tool = cfg.tool.as_deref().map(zest_features::Tool::from_name);
+    if tool == Some(zest_features::Tool::VivadoHls) {
+        "Vivado"
+    } else {
+        "Vitis"
+    }
+}
+
 /// `hls4ml_config.yml` for the network written to `onnx_file` (a path
 /// relative to where hls4ml runs, or absolute), built into `output_dir`.
 pub fn hls4ml_config(
@@ -177,12 +190,13 @@ pub fn hls4ml_config(
          OnnxModel: {onnx_file}\n\
          OutputDir: {output_dir}\n\
          ProjectName: myproject\n\
-         Backend: Vitis\n\
+         Backend: {}\n\
          Part: {}\n\
          ClockPeriod: {}\n\
          IOType: {io}\n\
          HLSConfig:\n  Model:\n    Precision:\n      default: {}\n    ReuseFactor: {}\n    Strategy: {strategy}\n\
          \x20 LayerName:\n    x:\n      Precision:\n        result: {}\n",
+        backend(cfg),
         cfg.part,
         cfg.clock_ns,
         hls4ml_type(&p.input),

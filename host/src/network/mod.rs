@@ -174,6 +174,12 @@ impl Mlp {
         d.io_type = cfg.io_type;
         d.part = cfg.part.clone();
         d.clock_ns = cfg.clock_ns;
+        // The tool of the exported configuration's backend.
+        d.tool = Some(
+            cfg.tool
+                .clone()
+                .unwrap_or_else(|| crate::input::yaml::backend_tool(export::backend(cfg))),
+        );
         d
     }
 }
