@@ -105,7 +105,7 @@ fn print_estimate(
 ) -> anyhow::Result<()> {
     let t = report.targets;
     println!(
-        "{} on {} ({}, RF {}, {:?}, {:?}, {} ns), model: {}",
+        "{} on {} ({}, RF {}, {:?}, {:?}, {} ns, {}), model: {}",
         report.design,
         cfg.part,
         cfg.precision,
@@ -113,6 +113,9 @@ fn print_estimate(
         cfg.strategy,
         cfg.io_type,
         cfg.clock_ns,
+        cfg.tool
+            .as_deref()
+            .unwrap_or("HLS tool unknown: --tool vivado|vitis"),
         report.model
     );
     let util = report.utilisation;
