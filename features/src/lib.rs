@@ -215,30 +215,12 @@ impl Tool {
 
 /// The first `YYYY.N` in `name` (a tool version: year and release).
 fn version(name: &str) -> Option<(u16, u16)> {
-    let b = name.as_bytes();
-    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
-    let number = |from: usize, n: usize| {
-        b[from..from + n].iter().fold(0u16, |acc, c| {
-            acc.saturating_mul(10).saturating_add(u16::from(c - b'0'))
+    name.split(|c: char| !c.is_ascii_digit() && c != '.')
+        .find_map(|word| {
+            let mut parts = word.split('.');
+            let year = parts.next().filter(|y| y.len() == 4)?.parse().ok()?;
+            Some((year, parts.next()?.parse().ok()?))
         })
-    };
-    let mut i = 0;
-    while i < b.len() {
-        let n = digits(i);
-        if n == 0 {
-            i += 1;
-            continue;
-        }
-        let at_start = i == 0 || !b[i - 1].is_ascii_digit();
-        if at_start && n == 4 && b.get(i + 4) == Some(&b'.') {
-            let m = digits(i + 5);
-            if m > 0 {
-                return Some((number(i, 4), number(i + 5, m)));
-            }
-        }
-        i += n;
-    }
-    None
 }
 
 /// Everything the token is computed from, for one layer of a design.

@@ -57,6 +57,7 @@ pub fn tool_of(d: &Design) -> Tool {
 pub fn layer_facts(d: &Design) -> Vec<LayerFacts> {
     let n = d.layers.len();
     let mut input_bits = d.input.width;
+    let (family, tool) = (family_of(&d.part), tool_of(d));
     d.layers
         .iter()
         .enumerate()
@@ -110,9 +111,9 @@ pub fn layer_facts(d: &Design) -> Vec<LayerFacts> {
                 resource: d.strategy == Strategy::Resource,
                 stream: d.io_type == IoType::IoStream,
                 fabric_mult: d.multiplier_impl.as_deref() == Some("fabric"),
-                family: family_of(&d.part),
+                family,
                 clock_ns: d.clock_ns as f32,
-                tool: tool_of(d),
+                tool,
                 first: i == 0,
                 last: i + 1 == n,
             };

@@ -254,33 +254,25 @@ fn a_synthesis_record_is_estimated_with_its_own_configuration() {
     let rec: serde_json::Value = serde_json::from_str(&rec).unwrap();
     assert_eq!(rec["recorded"]["lut"], 2532.0);
     assert_eq!(rec["config"]["reuse_factor"], 2);
-    let (ok, direct, err) = zest(&[
-        "estimate",
-        &jet,
-        "--reuse-factor",
-        "2",
-        "--part",
-        "xc7z020clg400-1",
-        "--json",
-    ]);
-    assert!(ok, "{err}");
-    let direct: serde_json::Value = serde_json::from_str(&direct).unwrap();
+    let direct = |tool: &[&str]| {
+        let mut args = vec![
+            "estimate",
+            &jet,
+            "--reuse-factor",
+            "2",
+            "--part",
+            "xc7z020clg400-1",
+            "--json",
+        ];
+        args.extend_from_slice(tool);
+        let (ok, out, err) = zest(&args);
+        assert!(ok, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
     // The report names its tool (HLS 2020.1: Vivado HLS); without it the
     // estimate sits halfway between the tools, so it differs.
-    assert_ne!(rec["targets"], direct["targets"]);
-    let (ok, direct, err) = zest(&[
-        "estimate",
-        &jet,
-        "--reuse-factor",
-        "2",
-        "--part",
-        "xc7z020clg400-1",
-        "--tool",
-        "2020.1",
-        "--json",
-    ]);
-    assert!(ok, "{err}");
-    let direct: serde_json::Value = serde_json::from_str(&direct).unwrap();
+    assert_ne!(rec["targets"], direct(&[])["targets"]);
+    let direct = direct(&["--tool", "2020.1"]);
     assert_eq!(rec["targets"], direct["targets"]);
     let (ok, _, err) = zest(&["estimate", &jet, "--tool", "catapult"]);
     assert!(!ok && err.contains("--tool names neither"), "{err}");
