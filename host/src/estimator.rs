@@ -80,6 +80,24 @@ impl Estimator {
         }
     }
 
+    /// Which model answers: the fixed-point model's own id (16 hex digits;
+    /// a board holds the same model) or, for the float surrogate,
+    /// `float-` and the CRC-64/XZ of its JSON. Two estimators with the same
+    /// id give the same estimates, so a resumed exploration checks it.
+    pub fn model_id(&self) -> String {
+        match &self.fixed {
+            Some((bytes, _)) => zest_fixed::model::FixedModel::id_of(bytes)
+                .map_or_else(|_| "fixed-unknown".into(), |id| format!("{id:016x}")),
+            None => {
+                let json = serde_json::to_vec(&self.surrogate).unwrap_or_default();
+                format!(
+                    "float-{:016x}",
+                    crc::Crc::<u64>::new(&crc::CRC_64_XZ).checksum(&json)
+                )
+            }
+        }
+    }
+
     /// Estimates made so far and the seconds they took.
     pub fn usage(&self) -> (usize, f64) {
         (self.calls, self.seconds)

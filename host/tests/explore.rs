@@ -190,6 +190,25 @@ fn a_run_killed_at_any_point_resumes_to_the_same_evaluations_and_pareto_set() {
         "pq",
     ]);
     assert!(!ok && err.contains("a run of flow spq, not pq"), "{err}");
+    // Another model would mix its estimates with the run's: refused, naming both.
+    let mut other: serde_json::Value = json(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.json"))
+            .unwrap(),
+    );
+    other["mean"][0] = serde_json::json!(other["mean"][0].as_f64().unwrap() + 0.25);
+    let other_path = dir.join("other-model.json");
+    std::fs::write(&other_path, other.to_string()).unwrap();
+    let (ok, _, err) = zest(&[
+        "explore",
+        "--resume",
+        killed.to_str().unwrap(),
+        "--model",
+        other_path.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("its estimates came from model float-") && err.contains("--model"),
+        "{err}"
+    );
 
     // A finished run carried on to more evaluations asks what a run given
     // that many from the start does, and repeats none it has.

@@ -214,7 +214,7 @@ fn show(run: &Path, all: bool, json: bool) -> anyhow::Result<()> {
         }));
     }
     println!(
-        "run {}: flow {}, search {}, {} of {} evaluations, seed {} (search {}), part {} (bound {:.0} %), accuracy floor {:.2} %",
+        "run {}: flow {}, search {}, {} of {} evaluations, seed {} (search {}), part {} (bound {:.0} %), accuracy floor {:.2} %, estimator {}{}",
         run.display(),
         summary.flow,
         summary.search,
@@ -224,7 +224,13 @@ fn show(run: &Path, all: bool, json: bool) -> anyhow::Result<()> {
         header.config.search_seed,
         header.config.hls.part,
         100.0 * header.config.bound,
-        100.0 * floor
+        100.0 * floor,
+        header.config.estimator,
+        if header.config.model.is_empty() {
+            String::new()
+        } else {
+            format!(" (model {})", header.config.model)
+        }
     );
     if loaded.discarded_partial_line {
         println!(
@@ -462,11 +468,13 @@ impl RunArgs {
             } else {
                 "float".into()
             },
+            // Set from the estimator once it is built.
+            model: String::new(),
         })
     }
 
     fn run(self) -> anyhow::Result<()> {
-        let (dir, header, loaded, mut st) = match &self.resume {
+        let (dir, header, loaded, mut st, mut estimator) = match &self.resume {
             Some(dir) => {
                 let (st, header, loaded) = Store::resume(dir)?;
                 anyhow::ensure!(
@@ -500,14 +508,26 @@ impl RunArgs {
                         why: "a run with the float surrogate in the loop: resume it without --estimator fixed or --board".into()
                     }
                 );
-                (dir.clone(), header, loaded, st)
+                let estimator = self.estimator.build(header.config.estimator == "fixed")?;
+                // Old runs (before the id was kept) hold an empty one.
+                let (then, now) = (&header.config.model, estimator.model_id());
+                anyhow::ensure!(
+                    then.is_empty() || *then == now,
+                    ex::ExploreError::Mismatch {
+                        dir: dir.clone(),
+                        why: format!(
+                            "its estimates came from model {then}, and this estimator is model {now}: resume with the --model / --fixed-model it started with (or the zest that embedded it)"
+                        )
+                    }
+                );
+                (dir.clone(), header, loaded, st, estimator)
             }
             None => {
                 let dir = self
                     .out
                     .clone()
                     .unwrap_or_else(|| PathBuf::from("explore-run"));
-                let config = self.config()?;
+                let mut config = self.config()?;
                 if let Ok((h, l)) = store::read(&dir, false) {
                     let flow = if h.config.space.orders.len() > 1 {
                         h.config.space.orders.join(",")
@@ -526,6 +546,8 @@ impl RunArgs {
                 }
                 let bytes = std::fs::read(&config.data)
                     .with_context(|| config.data.display().to_string())?;
+                let estimator = self.estimator.build(config.estimator == "fixed")?;
+                config.model = estimator.model_id();
                 let header = Header {
                     format: ex::FORMAT.into(),
                     version: ex::VERSION,
@@ -533,7 +555,7 @@ impl RunArgs {
                     data_crc: ex::crc64(&bytes),
                 };
                 let st = Store::create(&dir, &header)?;
-                (dir, header, store::Loaded::default(), st)
+                (dir, header, store::Loaded::default(), st, estimator)
             }
         };
         let mut c = header.config.clone();
@@ -566,7 +588,6 @@ impl RunArgs {
             }
         );
         let split = Split::stratified(&data, c.val, c.test, c.seed);
-        let mut estimator = self.estimator.build(c.estimator == "fixed")?;
         let capacity = zest::part::capacity(&c.hls.part)
             .ok_or_else(|| ex::ExploreError::Part(c.hls.part.clone()))?;
         let fingerprint = c.fingerprint(&header.data_crc);

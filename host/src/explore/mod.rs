@@ -151,6 +151,11 @@ pub struct ExploreConfig {
     pub max_loss: f64,
     /// `float` (host surrogate) or `fixed` (host fixed-point model or a board: the same numbers).
     pub estimator: String,
+    /// Which model answers ([`crate::estimator::Estimator::model_id`]): a
+    /// resumed run must be answered by the same one. Empty in runs written
+    /// before it was kept.
+    #[serde(default)]
+    pub model: String,
 }
 
 impl ExploreConfig {
