@@ -19,6 +19,17 @@ use super::optimize::{
 use super::render::print_json;
 use super::HlsArgs;
 
+/// A run directory opened for work ([`RunArgs::open`]).
+struct Opened {
+    dir: PathBuf,
+    header: Header,
+    loaded: store::Loaded,
+    store: Store,
+    estimator: zest::estimator::Estimator,
+    /// The header's configuration, with the evaluations asked now.
+    config: ExploreConfig,
+}
+
 /// `zest explore` arguments.
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -473,8 +484,11 @@ impl RunArgs {
         })
     }
 
-    fn run(self) -> anyhow::Result<()> {
-        let (dir, header, loaded, mut st, mut estimator) = match &self.resume {
+    /// The run directory: a new run (refused where one is already), or
+    /// the one `--resume` names, checked against this invocation (flow,
+    /// estimator, model) and carried on to `--evaluations`.
+    fn open(&self) -> anyhow::Result<Opened> {
+        let (dir, header, loaded, mut st, estimator) = match &self.resume {
             Some(dir) => {
                 let (st, header, loaded) = Store::resume(dir)?;
                 anyhow::ensure!(
@@ -573,6 +587,25 @@ impl RunArgs {
             }
             c.evaluations = n;
         }
+        Ok(Opened {
+            dir,
+            header,
+            loaded,
+            store: st,
+            estimator,
+            config: c,
+        })
+    }
+
+    fn run(self) -> anyhow::Result<()> {
+        let Opened {
+            dir,
+            header,
+            mut loaded,
+            store: mut st,
+            mut estimator,
+            config: c,
+        } = self.open()?;
         let data = read_data(&c.data, &c.label_column)?;
         let bytes = std::fs::read(&c.data).with_context(|| c.data.display().to_string())?;
         anyhow::ensure!(
@@ -592,37 +625,8 @@ impl RunArgs {
             .ok_or_else(|| ex::ExploreError::Part(c.hls.part.clone()))?;
         let fingerprint = c.fingerprint(&header.data_crc);
         let started = std::time::Instant::now();
-        let mut entries = loaded.entries;
-        let source = match entries.values().find(|e| e.task == "source") {
-            Some(s) => s.clone(),
-            None => {
-                let (given, widths) =
-                    load_network(c.network.as_deref(), c.train_network, &c.hidden, &data)?;
-                let net = match given {
-                    Some(n) => n,
-                    None => {
-                        let bar = super::render::spinner(format!("training {widths:?}"));
-                        let (n, _) =
-                            zest::network::train::train_new(&widths, &data, &split, &c.train);
-                        bar.finish_and_clear();
-                        n
-                    }
-                };
-                let w = net.widths();
-                anyhow::ensure!(
-                    w[0] == data.n_features() && w.last() == Some(&data.classes.len()),
-                    "the network takes {} features and gives {} classes; {} has {} features and {} classes",
-                    w[0],
-                    w.last().copied().unwrap_or(0),
-                    c.data.display(),
-                    data.n_features(),
-                    data.classes.len()
-                );
-                let e = Engine::source(&data, &split, &fingerprint, &mut st, &net, c.baseline)?;
-                entries.insert(e.id.clone(), e.clone());
-                e
-            }
-        };
+        let mut entries = std::mem::take(&mut loaded.entries);
+        let source = source_entry(&c, &data, &split, &fingerprint, &mut st, &mut entries)?;
         let floor = c
             .accuracy_floor
             .unwrap_or(source.metrics.float_test_accuracy - c.max_loss);
@@ -743,4 +747,45 @@ impl RunArgs {
         }
         Ok(())
     }
+}
+
+/// The run's source model: from the model space when the log has it,
+/// else the network given (or trained now), measured and put there.
+fn source_entry(
+    c: &ExploreConfig,
+    data: &zest::dataset::Dataset,
+    split: &Split,
+    fingerprint: &str,
+    st: &mut Store,
+    entries: &mut std::collections::HashMap<String, ex::Entry>,
+) -> anyhow::Result<ex::Entry> {
+    Ok(match entries.values().find(|e| e.task == "source") {
+        Some(s) => s.clone(),
+        None => {
+            let (given, widths) =
+                load_network(c.network.as_deref(), c.train_network, &c.hidden, data)?;
+            let net = match given {
+                Some(n) => n,
+                None => {
+                    let bar = super::render::spinner(format!("training {widths:?}"));
+                    let (n, _) = zest::network::train::train_new(&widths, data, split, &c.train);
+                    bar.finish_and_clear();
+                    n
+                }
+            };
+            let w = net.widths();
+            anyhow::ensure!(
+                    w[0] == data.n_features() && w.last() == Some(&data.classes.len()),
+                    "the network takes {} features and gives {} classes; {} has {} features and {} classes",
+                    w[0],
+                    w.last().copied().unwrap_or(0),
+                    c.data.display(),
+                    data.n_features(),
+                    data.classes.len()
+                );
+            let e = Engine::source(data, split, fingerprint, st, &net, c.baseline)?;
+            entries.insert(e.id.clone(), e.clone());
+            e
+        }
+    })
 }
