@@ -88,13 +88,10 @@ impl Estimator {
         match &self.fixed {
             Some((bytes, _)) => zest_fixed::model::FixedModel::id_of(bytes)
                 .map_or_else(|_| "fixed-unknown".into(), |id| format!("{id:016x}")),
-            None => {
-                let json = serde_json::to_vec(&self.surrogate).unwrap_or_default();
-                format!(
-                    "float-{:016x}",
-                    crc::Crc::<u64>::new(&crc::CRC_64_XZ).checksum(&json)
-                )
-            }
+            None => format!(
+                "float-{}",
+                crate::explore::crc64(&serde_json::to_vec(&self.surrogate).unwrap_or_default())
+            ),
         }
     }
 
