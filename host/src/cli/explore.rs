@@ -14,7 +14,7 @@ use zest::explore::store::{self, Store};
 use zest::explore::{self as ex, ExploreConfig, Header, Summary};
 
 use super::optimize::{
-    baseline_type, load_network, read_data, EstimatorArgs, NetworkArgs, SplitArgs,
+    baseline_type, load_network, parse_data, EstimatorArgs, NetworkArgs, SplitArgs,
 };
 use super::render::print_json;
 use super::HlsArgs;
@@ -28,6 +28,9 @@ struct Opened {
     estimator: zest::estimator::Estimator,
     /// The header's configuration, with the evaluations asked now.
     config: ExploreConfig,
+    /// The data file's bytes, read once: their CRC is checked against the
+    /// header's and they are what the run parses.
+    data: Vec<u8>,
 }
 
 /// `zest explore` arguments.
@@ -488,7 +491,7 @@ impl RunArgs {
     /// the one `--resume` names, checked against this invocation (flow,
     /// estimator, model) and carried on to `--evaluations`.
     fn open(&self) -> anyhow::Result<Opened> {
-        let (dir, header, loaded, mut st, estimator) = match &self.resume {
+        let (dir, header, loaded, mut st, estimator, bytes) = match &self.resume {
             Some(dir) => {
                 let (st, header, loaded) = Store::resume(dir)?;
                 anyhow::ensure!(
@@ -534,7 +537,9 @@ impl RunArgs {
                         )
                     }
                 );
-                (dir.clone(), header, loaded, st, estimator)
+                let bytes = std::fs::read(&header.config.data)
+                    .with_context(|| header.config.data.display().to_string())?;
+                (dir.clone(), header, loaded, st, estimator, bytes)
             }
             None => {
                 let dir = self
@@ -569,7 +574,7 @@ impl RunArgs {
                     data_crc: ex::crc64(&bytes),
                 };
                 let st = Store::create(&dir, &header)?;
-                (dir, header, store::Loaded::default(), st, estimator)
+                (dir, header, store::Loaded::default(), st, estimator, bytes)
             }
         };
         let mut c = header.config.clone();
@@ -594,6 +599,7 @@ impl RunArgs {
             store: st,
             estimator,
             config: c,
+            data: bytes,
         })
     }
 
@@ -605,9 +611,8 @@ impl RunArgs {
             store: mut st,
             mut estimator,
             config: c,
+            data: bytes,
         } = self.open()?;
-        let data = read_data(&c.data, &c.label_column)?;
-        let bytes = std::fs::read(&c.data).with_context(|| c.data.display().to_string())?;
         anyhow::ensure!(
             ex::crc64(&bytes) == header.data_crc,
             ex::ExploreError::Mismatch {
@@ -620,6 +625,7 @@ impl RunArgs {
                 )
             }
         );
+        let data = parse_data(&c.data, bytes, &c.label_column)?;
         let split = Split::stratified(&data, c.val, c.test, c.seed);
         let capacity = zest::part::capacity(&c.hls.part)
             .ok_or_else(|| ex::ExploreError::Part(c.hls.part.clone()))?;

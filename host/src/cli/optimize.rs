@@ -218,6 +218,16 @@ pub(super) fn read_data(path: &std::path::Path, label: &str) -> anyhow::Result<D
     Ok(dataset::read(path, &label)?)
 }
 
+/// [`read_data`] on bytes already read from `path`.
+pub(super) fn parse_data(
+    path: &std::path::Path,
+    raw: Vec<u8>,
+    label: &str,
+) -> anyhow::Result<Dataset> {
+    let label: LabelColumn = label.parse().unwrap_or_default();
+    Ok(dataset::from_bytes(path, raw, &label)?)
+}
+
 /// The user's network: `(Some(net), widths)` when `path` is an ONNX model
 /// used as trained; `(None, widths)` for an architecture to train.
 pub(super) fn load_network(
