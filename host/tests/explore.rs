@@ -210,6 +210,23 @@ fn a_run_killed_at_any_point_resumes_to_the_same_evaluations_and_pareto_set() {
         "{err}"
     );
 
+    // A data file changed under a killed run is refused on resume, naming
+    // the file, never trained on.
+    let copy = dir.join("data.csv");
+    std::fs::copy(dataset("breast_cancer.csv"), &copy).unwrap();
+    let changed = dir.join("changed");
+    let mut args = small_run(&changed, &[]);
+    args[2] = copy.display().to_string();
+    kill_at(&args, "eval:1");
+    let text = std::fs::read_to_string(&copy).unwrap();
+    let last = text.lines().last().unwrap().to_string();
+    std::fs::write(&copy, format!("{text}{last}\n")).unwrap();
+    let (ok, _, err) = zest(&["explore", "--resume", changed.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains("data.csv changed since the run started"),
+        "{err}"
+    );
+
     // A finished run carried on to more evaluations asks what a run given
     // that many from the start does, and repeats none it has.
     let (ok, _, err) = zest(&[
