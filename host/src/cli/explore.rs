@@ -28,8 +28,8 @@ struct Opened {
     estimator: zest::estimator::Estimator,
     /// The header's configuration, with the evaluations asked now.
     config: ExploreConfig,
-    /// The data file's bytes, read once: their CRC is checked against the
-    /// header's and they are what the run parses.
+    /// The data file's bytes, read once: a resumed run's are checked
+    /// against the header's CRC here, and they are what the run parses.
     data: Vec<u8>,
 }
 
@@ -537,8 +537,20 @@ impl RunArgs {
                         )
                     }
                 );
-                let bytes = std::fs::read(&header.config.data)
-                    .with_context(|| header.config.data.display().to_string())?;
+                let data = &header.config.data;
+                let bytes = std::fs::read(data).with_context(|| data.display().to_string())?;
+                let now = ex::crc64(&bytes);
+                anyhow::ensure!(
+                    now == header.data_crc,
+                    ex::ExploreError::Mismatch {
+                        dir: dir.clone(),
+                        why: format!(
+                            "{} changed since the run started (CRC-64 {} then, {now} now)",
+                            data.display(),
+                            header.data_crc
+                        )
+                    }
+                );
                 (dir.clone(), header, loaded, st, estimator, bytes)
             }
             None => {
@@ -613,18 +625,6 @@ impl RunArgs {
             config: c,
             data: bytes,
         } = self.open()?;
-        anyhow::ensure!(
-            ex::crc64(&bytes) == header.data_crc,
-            ex::ExploreError::Mismatch {
-                dir: dir.clone(),
-                why: format!(
-                    "{} changed since the run started (CRC-64 {} then, {} now)",
-                    c.data.display(),
-                    header.data_crc,
-                    ex::crc64(&bytes)
-                )
-            }
-        );
         let data = parse_data(&c.data, bytes, &c.label_column)?;
         let split = Split::stratified(&data, c.val, c.test, c.seed);
         let capacity = zest::part::capacity(&c.hls.part)
