@@ -370,6 +370,21 @@ pub fn kind_index(token: &[f32; TOKEN_LEN]) -> Option<usize> {
     (0..KINDS).find(|&k| token[slot::KIND + k] == 1.0)
 }
 
+/// Targets the multiplier prior ([`log_cost_prior`]) applies to: LUT,
+/// FF and DSP, the resources that grow with the multipliers instantiated.
+pub const PRIOR_TARGETS: usize = 3;
+
+/// The per-layer log-cost prior of `token`: ln(1 + multipliers
+/// instantiated) for each of the first [`PRIOR_TARGETS`] targets, 0 for
+/// the others. A model trained with it learns ln(cost) − prior, the cost
+/// per multiplier. Affine in the token, so a trained model folds it into
+/// its weights (the host's `train::fold_prior`) and everything that runs
+/// the model, fixed point and firmware included, needs nothing new.
+pub fn log_cost_prior(token: &[f32; TOKEN_LEN]) -> [f32; N_TARGETS] {
+    let m = token[slot::LOG_MULT_UNITS] * core::f32::consts::LN_2;
+    core::array::from_fn(|t| if t < PRIOR_TARGETS { m } else { 0.0 })
+}
+
 /// Slots stored scaled, with the divisor [`LayerFacts::token`] applies and
 /// the unit of the unscaled value: the one table both the token and the
 /// words shown to users ([`slot_unit`]) read.

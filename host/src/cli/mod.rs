@@ -310,6 +310,12 @@ pub struct TrainKnobs {
     /// loss adds this much of the same score on them (0: totals only).
     #[arg(long, value_name = "W", default_value_t = zest::learn::train::TrainConfig::default().layer_weight)]
     pub layer_weight: f64,
+    /// Learn each layer's LUT, FF and DSP per multiplier instantiated:
+    /// the network's log-cost is added to ln(1 + multipliers) while
+    /// training, then folded into its weights (the model file, its
+    /// fixed-point form and the firmware see an ordinary model).
+    #[arg(long)]
+    pub mult_prior: bool,
 }
 
 impl TrainKnobs {
@@ -327,6 +333,7 @@ impl TrainKnobs {
             balance: self.balance,
             range_floor: self.range_floor,
             layer_weight: self.layer_weight,
+            mult_prior: self.mult_prior,
         }
     }
 }

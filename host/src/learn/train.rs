@@ -6,7 +6,7 @@ use burn::nn::{Linear, LinearConfig, Relu};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::{Int, TensorData};
-use zest_features::{SCHEMA_VERSION, TOKEN_LEN};
+use zest_features::{log_cost_prior, SCHEMA_VERSION, TOKEN_LEN};
 
 use crate::design::Design;
 use crate::learn::surrogate::{Dense, Member, Surrogate, TokenRange, II, LOG_COST_MAX, N_TARGETS};
@@ -59,6 +59,12 @@ pub struct TrainConfig {
     /// Latency and II are left to the totals: a dataflow design's modules
     /// overlap, so theirs do not add up.
     pub layer_weight: f64,
+    /// Learn each layer's LUT, FF and DSP as an offset from ln(1 +
+    /// multipliers instantiated) ([`zest_features::log_cost_prior`]), not
+    /// from 0: the network then learns a cost per multiplier. Folded into
+    /// the exported weights (`fold_prior`), so the model format is
+    /// unchanged. Off by default: measured in docs/accuracy.md.
+    pub mult_prior: bool,
 }
 
 /// Targets supervised per layer ([`TrainConfig::layer_weight`]): the
@@ -90,6 +96,7 @@ impl Default for TrainConfig {
             balance: 0.5,
             range_floor: 4.0,
             layer_weight: 0.0,
+            mult_prior: false,
         }
     }
 }
@@ -170,6 +177,9 @@ struct Batch {
     cap: Tensor<2>,
     /// Whether to apply `cap`.
     capped: bool,
+    /// Per layer row (block order), the log-cost prior added to the
+    /// network's output `[layers, targets]`, where the model has one.
+    prior: Option<Tensor<2>>,
 }
 
 impl Batch {
@@ -182,6 +192,7 @@ impl Batch {
         width: usize,
         (y, mask): (Vec<f32>, Vec<f32>),
         layers: Vec<(Vec<f32>, Vec<f32>)>,
+        priors: Option<Vec<Vec<f32>>>,
         caps: Option<&[f32]>,
         device: &Device,
     ) -> Self {
@@ -193,6 +204,7 @@ impl Batch {
         let mut restore = vec![0i64; n_d];
         let mut x = Vec::new();
         let (mut ly, mut lmask) = (Vec::new(), Vec::new());
+        let mut prior = Vec::new();
         for (r, &i) in order.iter().enumerate() {
             restore[i] = r as i64;
             match blocks.last_mut() {
@@ -201,6 +213,9 @@ impl Batch {
             }
             x.extend_from_slice(&rows[i]);
             let want = count(i) * N_TARGETS;
+            if let Some(p) = priors.as_ref().and_then(|p| p.get(i)) {
+                prior.extend(p.iter().copied().chain(std::iter::repeat(0.0)).take(want));
+            }
             match layers.get(i) {
                 Some((y, m)) if y.len() == want && m.len() == want => {
                     ly.extend_from_slice(y);
@@ -231,6 +246,8 @@ impl Batch {
                 device,
             ),
             capped: caps.is_some(),
+            prior: priors
+                .map(|_| Tensor::from_data(TensorData::new(prior, [n_l, N_TARGETS]), device)),
         }
     }
 }
@@ -329,6 +346,7 @@ fn batch(
     std: &[f32],
     caps: Option<&[f32]>,
     weights: &std::collections::HashMap<String, f32>,
+    mult_prior: bool,
     device: &Device,
 ) -> Batch {
     let rows = designs
@@ -345,11 +363,18 @@ fn batch(
         })
         .collect();
     let weight = |d: &Design| weights.get(&d.provenance.dataset).copied().unwrap_or(1.0);
+    let priors = mult_prior.then(|| {
+        designs
+            .iter()
+            .map(|d| tokens(d).iter().flat_map(log_cost_prior).collect())
+            .collect()
+    });
     Batch::new(
         rows,
         TOKEN_LEN,
         log_targets(designs, &weight),
         layer_targets(designs, &weight),
+        priors,
         caps,
         device,
     )
@@ -359,6 +384,9 @@ fn batch(
 /// batch asks.
 fn layer_costs(net: &Net, b: &Batch) -> Tensor<2> {
     let mut raw = net.forward(b.x.clone());
+    if let Some(p) = &b.prior {
+        raw = raw + p.clone();
+    }
     let [n_rows, _] = raw.dims();
     if b.capped {
         raw = raw.min_pair(b.cap.clone().expand([n_rows, N_TARGETS]));
@@ -527,6 +555,7 @@ pub fn train(all: &[&Design], splits: &[Split<'_>], cfg: &TrainConfig) -> (Surro
             &surrogate.std,
             train_caps,
             &weights,
+            cfg.mult_prior,
             &device,
         );
         let vb = (!split.val.is_empty()).then(|| {
@@ -536,15 +565,19 @@ pub fn train(all: &[&Design], splits: &[Split<'_>], cfg: &TrainConfig) -> (Surro
                 &surrogate.std,
                 train_caps,
                 &weights,
+                cfg.mult_prior,
                 &device,
             )
         });
         let (net, log) = train_member(&tb, vb.as_ref(), cfg, &device);
-        let member = Member {
+        let mut member = Member {
             hidden: net.hidden.iter().map(export).collect(),
             output: export(&net.output),
             skip: export(&net.skip),
         };
+        if cfg.mult_prior {
+            fold_prior(&mut member, &surrogate.mean, &surrogate.std);
+        }
         if !split.val.is_empty() {
             let mut alone = surrogate.clone();
             alone.members = vec![member.clone()];
@@ -581,6 +614,44 @@ pub fn train(all: &[&Design], splits: &[Split<'_>], cfg: &TrainConfig) -> (Surro
         logs.iter().map(|l| l.best_step as f64).sum::<f64>() / n,
     );
     (surrogate, log)
+}
+
+/// Folds [`log_cost_prior`] into `member`'s skip path and output bias, so
+/// the plain model (and its fixed-point quantization, and the firmware)
+/// computes net + prior without knowing of it. Exact because the prior is
+/// affine in the token and the skip path is linear in the normalised token
+/// x = (v − mean) / std: prior(v) = p₀ + Σᵢ cᵢ·vᵢ = p₀ + Σᵢ cᵢ·meanᵢ +
+/// Σᵢ cᵢ·stdᵢ·xᵢ. Inference clamps tokens to the training range before
+/// normalising, so the folded prior is clamped with them; on the
+/// unseen-network protocol that changes no estimate (every left-out
+/// layer's multiplier count lies inside the range of the others').
+fn fold_prior(member: &mut Member, mean: &[f32], std: &[f32]) {
+    let p0 = log_cost_prior(&[0.0; TOKEN_LEN]);
+    for (t, b) in member.output.bias.iter_mut().enumerate().take(N_TARGETS) {
+        *b += p0[t];
+    }
+    let outputs = member.skip.outputs;
+    for i in 0..TOKEN_LEN {
+        let mut e = [0.0; TOKEN_LEN];
+        e[i] = 1.0;
+        let pi = log_cost_prior(&e);
+        for t in 0..N_TARGETS.min(outputs) {
+            let c = pi[t] - p0[t];
+            if c == 0.0 {
+                continue;
+            }
+            let (m, s) = (
+                mean.get(i).copied().unwrap_or(0.0),
+                std.get(i).copied().unwrap_or(1.0),
+            );
+            member.output.bias[t] += c * m;
+            // A slot constant in training (std 1e30, so x is 0) is clamped
+            // to its one value at inference: its mean term is all of it.
+            if s < 1e29 {
+                member.skip.weight[i * outputs + t] += c * s;
+            }
+        }
+    }
 }
 
 /// Trains one network with early stopping; returns the best one seen.
@@ -688,6 +759,7 @@ impl AggregateMlp {
                 me.mean.len(),
                 log_targets(designs, &|_| 1.0),
                 Vec::new(),
+                None,
                 Some(&caps),
                 &me.device,
             )
@@ -748,6 +820,70 @@ mod tests {
             ii: f64::from(rf),
         };
         d
+    }
+
+    #[test]
+    fn folded_prior_adds_the_prior_to_each_layer_log_cost() {
+        let designs: Vec<Design> = [(&[16u32, 32, 8][..], 1u32), (&[64, 8, 2], 4), (&[8, 4], 2)]
+            .iter()
+            .map(|(w, rf)| design(w, *rf, *rf > 1))
+            .collect();
+        let all: Vec<[f32; TOKEN_LEN]> = designs.iter().flat_map(tokens).collect();
+        let (mean, std) = normaliser(&all, 4.0);
+        assert!(std.contains(&1e30), "a slot constant here, to fold too");
+        let net = Net::new(&TrainConfig::default(), TOKEN_LEN, &Device::flex());
+        let plain = Member {
+            hidden: net.hidden.iter().map(export).collect(),
+            output: export(&net.output),
+            skip: export(&net.skip),
+        };
+        let mut folded = plain.clone();
+        fold_prior(&mut folded, &mean, &std);
+        assert_ne!(folded, plain);
+        for t in &all {
+            let x: Vec<f32> = t
+                .iter()
+                .zip(mean.iter().zip(&std))
+                .map(|(v, (m, s))| (v - m) / s)
+                .collect();
+            let (a, b, p) = (plain.log_costs(&x), folded.log_costs(&x), log_cost_prior(t));
+            for k in 0..N_TARGETS {
+                assert!(
+                    (b[k] - (a[k] + p[k])).abs() < 1e-4 * (1.0 + p[k].abs()),
+                    "target {k}: folded {}, plain {} + prior {}",
+                    b[k],
+                    a[k],
+                    p[k]
+                );
+            }
+        }
+        // Training's batch adds the same prior to the unfolded network.
+        let none = Default::default();
+        for d in &designs {
+            let b = batch(&[d], &mean, &std, None, &none, true, &Device::flex());
+            let burn: Vec<f32> = layer_costs(&net, &b).into_data().try_to_vec().expect("f32");
+            for (l, t) in tokens(d).iter().enumerate() {
+                let x: Vec<f32> = t
+                    .iter()
+                    .zip(mean.iter().zip(&std))
+                    .map(|(v, (m, s))| (v - m) / s)
+                    .collect();
+                for (k, v) in folded.log_costs(&x).iter().enumerate() {
+                    let c = f64::from(burn[l * N_TARGETS + k]).ln();
+                    assert!(
+                        (c - f64::from(*v)).abs() < 1e-3,
+                        "layer {l} target {k}: {c} vs {v}"
+                    );
+                }
+            }
+        }
+        // LUT, FF and DSP carry ln(1 + multipliers); the rest nothing.
+        let big = all
+            .iter()
+            .find(|t| t[zest_features::slot::LOG_MULT_UNITS] > 8.0)
+            .expect("a 512-multiplier layer");
+        let p = log_cost_prior(big);
+        assert!(p[..3].iter().all(|v| *v > 5.0) && p[3..].iter().all(|v| *v == 0.0));
     }
 
     #[test]
@@ -819,14 +955,14 @@ mod tests {
         let all: Vec<[f32; TOKEN_LEN]> = refs.iter().flat_map(|d| tokens(d)).collect();
         let (mean, std) = normaliser(&all, 0.0);
         let none = Default::default();
-        let b = batch(&refs, &mean, &std, None, &none, &device);
+        let b = batch(&refs, &mean, &std, None, &none, false, &device);
         let layer_term =
             scalar(loss(&net, &b, LossKind::L1, 1.0)) - scalar(loss(&net, &b, LossKind::L1, 0.0));
         // By hand: each design alone (its rows in its own order), the
         // known resource cells only.
         let (mut sum, mut n) = (0f64, 0usize);
         for d in &refs {
-            let one = batch(&[*d], &mean, &std, None, &none, &device);
+            let one = batch(&[*d], &mean, &std, None, &none, false, &device);
             let cost: Vec<f32> = layer_costs(&net, &one)
                 .into_data()
                 .try_to_vec()
@@ -891,7 +1027,15 @@ mod tests {
             &refs.iter().flat_map(|d| tokens(d)).collect::<Vec<_>>(),
             0.0,
         );
-        let b = batch(&refs, &mean, &std, None, &Default::default(), &device);
+        let b = batch(
+            &refs,
+            &mean,
+            &std,
+            None,
+            &Default::default(),
+            false,
+            &device,
+        );
         let err: Vec<f32> = (predict_log(&net, &b) - b.y.clone())
             .into_data()
             .try_to_vec()
@@ -935,6 +1079,7 @@ mod tests {
             &model.std,
             Some(&model.log_cost_cap),
             &Default::default(),
+            false,
             &device,
         );
         let mut net = Net::new(&cfg, TOKEN_LEN, &device);
