@@ -175,27 +175,27 @@ impl Dataset {
 
 /// Reads `path` (CSV, gzip or not) with the label in `label`.
 pub fn read(path: &Path, label: &LabelColumn) -> Result<Dataset, DatasetError> {
-    let io = |source| DatasetError::Io {
+    let raw = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    from_bytes(path, raw, label)
+}
+
+/// An I/O error on `path`.
+fn io_error(path: &Path, source: std::io::Error) -> DatasetError {
+    DatasetError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let raw = std::fs::read(path).map_err(io)?;
-    from_bytes(path, raw, label)
+    }
 }
 
 /// Parses `raw`, the bytes of the file at `path` (CSV, gzip or not, named
 /// in errors), with the label in `label`: for a caller that has read the
 /// file already, to check its CRC, and must parse exactly what it checked.
 pub fn from_bytes(path: &Path, raw: Vec<u8>, label: &LabelColumn) -> Result<Dataset, DatasetError> {
-    let io = |source| DatasetError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
     let text = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut s = Vec::new();
         flate2::read::MultiGzDecoder::new(raw.as_slice())
             .read_to_end(&mut s)
-            .map_err(io)?;
+            .map_err(|e| io_error(path, e))?;
         s
     } else {
         raw

@@ -214,8 +214,7 @@ fn make_estimator(
 }
 
 pub(super) fn read_data(path: &std::path::Path, label: &str) -> anyhow::Result<Dataset> {
-    let label: LabelColumn = label.parse().unwrap_or_default();
-    Ok(dataset::read(path, &label)?)
+    Ok(dataset::read(path, &label_column(label))?)
 }
 
 /// [`read_data`] on bytes already read from `path`.
@@ -224,8 +223,14 @@ pub(super) fn parse_data(
     raw: Vec<u8>,
     label: &str,
 ) -> anyhow::Result<Dataset> {
-    let label: LabelColumn = label.parse().unwrap_or_default();
-    Ok(dataset::from_bytes(path, raw, &label)?)
+    Ok(dataset::from_bytes(path, raw, &label_column(label))?)
+}
+
+/// `--label-column`: every string names a column (an index, `last`, or
+/// a header name), so parsing cannot fail.
+fn label_column(label: &str) -> LabelColumn {
+    let Ok(label) = label.parse();
+    label
 }
 
 /// The user's network: `(Some(net), widths)` when `path` is an ONNX model
