@@ -67,6 +67,10 @@ pub struct TrainConfig {
     pub mult_prior: bool,
 }
 
+/// The scale of a slot constant in training: it normalises to 0, so the
+/// network never reads it.
+const CONSTANT_SLOT_STD: f32 = 1e30;
+
 /// Targets supervised per layer ([`TrainConfig::layer_weight`]): the
 /// resources, which add up over modules.
 const LAYER_TARGETS: usize = 4;
@@ -214,7 +218,7 @@ impl Batch {
             x.extend_from_slice(&rows[i]);
             let want = count(i) * N_TARGETS;
             if let Some(p) = priors.as_ref().and_then(|p| p.get(i)) {
-                prior.extend(p.iter().copied().chain(std::iter::repeat(0.0)).take(want));
+                prior.extend_from_slice(p);
             }
             match layers.get(i) {
                 Some((y, m)) if y.len() == want && m.len() == want => {
@@ -349,11 +353,11 @@ fn batch(
     mult_prior: bool,
     device: &Device,
 ) -> Batch {
-    let rows = designs
+    let per_design: Vec<Vec<[f32; TOKEN_LEN]>> = designs.iter().map(|d| tokens(d)).collect();
+    let rows = per_design
         .iter()
-        .map(|d| {
-            tokens(d)
-                .iter()
+        .map(|ts| {
+            ts.iter()
                 .flat_map(|t| {
                     t.iter()
                         .zip(mean.iter().zip(std))
@@ -364,9 +368,9 @@ fn batch(
         .collect();
     let weight = |d: &Design| weights.get(&d.provenance.dataset).copied().unwrap_or(1.0);
     let priors = mult_prior.then(|| {
-        designs
+        per_design
             .iter()
-            .map(|d| tokens(d).iter().flat_map(log_cost_prior).collect())
+            .map(|ts| ts.iter().flat_map(log_cost_prior).collect())
             .collect()
     });
     Batch::new(
@@ -502,7 +506,7 @@ pub fn normaliser(tokens: &[[f32; TOKEN_LEN]], range_floor: f64) -> (Vec<f32>, V
                 };
                 var.sqrt().max(spread) as f32
             } else {
-                1e30
+                CONSTANT_SLOT_STD
             }
         })
         .collect();
@@ -627,15 +631,15 @@ pub fn train(all: &[&Design], splits: &[Split<'_>], cfg: &TrainConfig) -> (Surro
 /// layer's multiplier count lies inside the range of the others').
 fn fold_prior(member: &mut Member, mean: &[f32], std: &[f32]) {
     let p0 = log_cost_prior(&[0.0; TOKEN_LEN]);
-    for (t, b) in member.output.bias.iter_mut().enumerate().take(N_TARGETS) {
-        *b += p0[t];
+    for (b, p) in member.output.bias.iter_mut().zip(p0) {
+        *b += p;
     }
     let outputs = member.skip.outputs;
     for i in 0..TOKEN_LEN {
         let mut e = [0.0; TOKEN_LEN];
         e[i] = 1.0;
         let pi = log_cost_prior(&e);
-        for t in 0..N_TARGETS.min(outputs) {
+        for t in 0..N_TARGETS {
             let c = pi[t] - p0[t];
             if c == 0.0 {
                 continue;
@@ -645,9 +649,9 @@ fn fold_prior(member: &mut Member, mean: &[f32], std: &[f32]) {
                 std.get(i).copied().unwrap_or(1.0),
             );
             member.output.bias[t] += c * m;
-            // A slot constant in training (std 1e30, so x is 0) is clamped
-            // to its one value at inference: its mean term is all of it.
-            if s < 1e29 {
+            // A slot constant in training (x is 0) is clamped to its one
+            // value at inference: its mean term is all of it.
+            if s < CONSTANT_SLOT_STD {
                 member.skip.weight[i * outputs + t] += c * s;
             }
         }
@@ -740,7 +744,7 @@ impl AggregateMlp {
                 if var > 1e-12 {
                     var.sqrt()
                 } else {
-                    1e30
+                    CONSTANT_SLOT_STD
                 }
             })
             .collect();
