@@ -463,6 +463,20 @@ fn the_order_can_be_a_variable_of_the_search() {
         .map(|r| r["flow"].as_str().unwrap().to_string())
         .collect();
     assert!(flows.iter().all(|f| f == "q" || f == "pq"), "{flows:?}");
+    // A tolerance the order has no task for is never varied: q runs no
+    // pruning or scaling, pq no scaling.
+    for r in std::fs::read_to_string(run.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(json)
+        .filter(|r| r["record"] == "eval")
+    {
+        let (p, s) = (&r["point"]["p"], &r["point"]["s"]);
+        assert_eq!(s, 0, "{r}");
+        if r["flow"] == "q" {
+            assert_eq!(p, 0, "{r}");
+        }
+    }
     // A flow given with --orders is refused (each order is its own flow).
     args.extend(["--flow".to_string(), "spq".to_string()]);
     let (ok, _, err) = zest(&args.iter().map(String::as_str).collect::<Vec<_>>());

@@ -10,6 +10,12 @@
 //! index = ((order · 7 + s) · 7 + p) · 7 + q                               grid order: q fastest
 //! ```
 //!
+//! When several orders are searched, a tolerance whose task an order does
+//! not run (alpha_p and alpha_s for `q`, alpha_q for `sp`, …) is fixed at
+//! the first level: every other level would run the same evaluation
+//! again. Only such canonical points are asked, so the seven MetaML-Pro
+//! orders span 7 + 3·49 + 343 + 2·7 = 511 distinct points, not 7 · 343.
+//!
 //! Reuse factor and strategy are not outer variables: every evaluation's
 //! `hls` task estimates all of them (an estimate costs microseconds), which
 //! is never worse than sampling them.
@@ -94,9 +100,36 @@ pub struct Space {
 const L: usize = LEVELS.len();
 
 impl Space {
-    /// Points in all.
+    /// Distinct points in all (the canonical ones).
     pub fn size(&self) -> usize {
-        L * L * L * self.orders.len().max(1)
+        self.indices().len()
+    }
+
+    /// Every canonical point's index, in grid order.
+    pub fn indices(&self) -> Vec<usize> {
+        (0..L * L * L * self.orders.len().max(1))
+            .filter(|&i| {
+                let p = self.point(i);
+                self.canonical(&p) == p
+            })
+            .collect()
+    }
+
+    /// `p` with each tolerance its order does not use at the first level
+    /// (only when several orders are searched: a single flow's tasks are
+    /// not read from its name).
+    pub fn canonical(&self, p: &Point) -> Point {
+        let order = match self.orders.get(p.order) {
+            Some(o) if self.orders.len() > 1 && o.chars().all(|c| "psq".contains(c)) => o,
+            _ => return p.clone(),
+        };
+        let level = |letter: char, l: usize| if order.contains(letter) { l } else { 0 };
+        Point {
+            p: level('p', p.p),
+            s: level('s', p.s),
+            q: level('q', p.q),
+            order: p.order,
+        }
     }
 
     /// The point at `index`.
@@ -128,9 +161,10 @@ fn rng(seed: u64, salt: u64) -> fastrand::Rng {
     fastrand::Rng::with_seed(seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
-/// The `n`-th point (0-based) of a random search: a seeded permutation.
+/// The `n`-th point (0-based) of a random search: a seeded permutation
+/// of the canonical points.
 fn random_index(space: &Space, seed: u64, n: usize) -> usize {
-    let mut order: Vec<usize> = (0..space.size()).collect();
+    let mut order = space.indices();
     rng(seed, 0xA5A5).shuffle(&mut order);
     order[n % order.len()]
 }
@@ -151,22 +185,25 @@ pub fn scalarise(w: &[f64; 3], f: &[f64; 3], feasible: bool, lo: &[f64; 3], hi: 
 /// The next point to evaluate after `done` (None when the space is spent).
 pub fn ask(kind: SearchKind, space: &Space, seed: u64, done: &[Evaluation]) -> Option<Point> {
     let n = done.len();
-    if n >= space.size() {
+    let indices = space.indices();
+    if n >= indices.len() {
         return None;
     }
-    let seen: std::collections::HashSet<usize> =
-        done.iter().map(|e| space.index(&e.point)).collect();
+    let seen: std::collections::HashSet<usize> = done
+        .iter()
+        .map(|e| space.index(&space.canonical(&e.point)))
+        .collect();
     match kind {
-        SearchKind::Grid => Some(space.point(n)),
+        SearchKind::Grid => Some(space.point(indices[n])),
         SearchKind::Random => Some(space.point(random_index(space, seed, n))),
         SearchKind::Bo => {
             if n == 0 {
-                return Some(Point {
+                return Some(space.canonical(&Point {
                     p: 2,
                     s: 2,
                     q: 2,
                     order: 0,
-                });
+                }));
             }
             if n < 3 {
                 // MetaML-Pro's two random starts, never repeating.
@@ -213,7 +250,8 @@ pub fn ask(kind: SearchKind, space: &Space, seed: u64, done: &[Evaluation]) -> O
                 .collect();
             let best = y.iter().copied().fold(f64::INFINITY, f64::min);
             let gp = Gp::fit(&x, &y)?;
-            (0..space.size())
+            indices
+                .into_iter()
                 .filter(|i| !seen.contains(i))
                 .map(|i| {
                     let p = space.point(i);
@@ -234,8 +272,9 @@ mod tests {
         let s = Space {
             orders: vec!["spq".into(), "pq".into()],
         };
-        assert_eq!(s.size(), 686);
-        for i in 0..s.size() {
+        // pq runs no scaling: its 49 distinct points, not 343.
+        assert_eq!(s.size(), 343 + 49);
+        for i in 0..686 {
             assert_eq!(s.index(&s.point(i)), i);
         }
         assert_eq!(
@@ -247,6 +286,45 @@ mod tests {
                 order: 0
             }
         );
+    }
+
+    #[test]
+    fn a_tolerance_whose_task_an_order_lacks_is_asked_once() {
+        let s = Space {
+            orders: crate::explore::flow::METAML_ORDERS
+                .iter()
+                .map(|o| o.to_string())
+                .collect(),
+        };
+        assert_eq!(s.size(), 7 + 3 * 49 + 343 + 2 * 7);
+        let q = s.orders.iter().position(|o| o == "q").unwrap();
+        let p = Point {
+            p: 4,
+            s: 5,
+            q: 3,
+            order: q,
+        };
+        assert_eq!(
+            s.canonical(&p),
+            Point {
+                p: 0,
+                s: 0,
+                q: 3,
+                order: q
+            }
+        );
+        // A single flow keeps every level (its tasks are not read from its name).
+        let one = Space {
+            orders: vec!["q".into()],
+        };
+        assert_eq!(one.canonical(&p), p);
+        assert_eq!(one.size(), 343);
+        // Random search over the seven orders: each distinct point once.
+        let mut seen: Vec<usize> = (0..s.size()).map(|n| random_index(&s, 3, n)).collect();
+        assert!(seen.iter().all(|&i| s.canonical(&s.point(i)) == s.point(i)));
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), s.size());
     }
 
     #[test]
