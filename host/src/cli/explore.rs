@@ -90,7 +90,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME|FILE")]
     pub flow: Option<String>,
     /// Search the task order too, among these built-in orders (e.g.
-    /// q,sp,sq,pq,spq,s,p — MetaML-Pro's seven; `all7` for those).
+    /// q,sp,sq,pq,spq,s,p — MetaML-Pro's seven; `all7` for those). A
+    /// tolerance whose task an order lacks is not varied for that order
+    /// (`q` is searched over alpha_q alone: 511 distinct points for all7).
     #[arg(long, value_delimiter = ',')]
     pub orders: Vec<String>,
     /// The search algorithm.
