@@ -455,22 +455,17 @@ fn the_order_can_be_a_variable_of_the_search() {
     args.extend(["--orders".to_string(), "q,pq".to_string()]);
     let out = run_ok(&args);
     assert_eq!(out["evaluations"], 4);
-    let flows: Vec<String> = std::fs::read_to_string(run.join("log.jsonl"))
+    let evals: Vec<serde_json::Value> = std::fs::read_to_string(run.join("log.jsonl"))
         .unwrap()
         .lines()
         .map(json)
         .filter(|r| r["record"] == "eval")
-        .map(|r| r["flow"].as_str().unwrap().to_string())
         .collect();
-    assert!(flows.iter().all(|f| f == "q" || f == "pq"), "{flows:?}");
+    let flows: Vec<&str> = evals.iter().map(|r| r["flow"].as_str().unwrap()).collect();
+    assert!(flows.iter().all(|f| *f == "q" || *f == "pq"), "{flows:?}");
     // A tolerance the order has no task for is never varied: q runs no
     // pruning or scaling, pq no scaling.
-    for r in std::fs::read_to_string(run.join("log.jsonl"))
-        .unwrap()
-        .lines()
-        .map(json)
-        .filter(|r| r["record"] == "eval")
-    {
+    for r in &evals {
         let (p, s) = (&r["point"]["p"], &r["point"]["s"]);
         assert_eq!(s, 0, "{r}");
         if r["flow"] == "q" {

@@ -162,9 +162,9 @@ fn rng(seed: u64, salt: u64) -> fastrand::Rng {
 }
 
 /// The `n`-th point (0-based) of a random search: a seeded permutation
-/// of the canonical points.
-fn random_index(space: &Space, seed: u64, n: usize) -> usize {
-    let mut order = space.indices();
+/// of the canonical points' `indices` ([`Space::indices`]).
+fn random_index(indices: &[usize], seed: u64, n: usize) -> usize {
+    let mut order = indices.to_vec();
     rng(seed, 0xA5A5).shuffle(&mut order);
     order[n % order.len()]
 }
@@ -195,7 +195,7 @@ pub fn ask(kind: SearchKind, space: &Space, seed: u64, done: &[Evaluation]) -> O
         .collect();
     match kind {
         SearchKind::Grid => Some(space.point(indices[n])),
-        SearchKind::Random => Some(space.point(random_index(space, seed, n))),
+        SearchKind::Random => Some(space.point(random_index(&indices, seed, n))),
         SearchKind::Bo => {
             if n == 0 {
                 return Some(space.canonical(&Point {
@@ -209,7 +209,7 @@ pub fn ask(kind: SearchKind, space: &Space, seed: u64, done: &[Evaluation]) -> O
                 // MetaML-Pro's two random starts, never repeating.
                 let mut k = n;
                 loop {
-                    let i = random_index(space, seed, k);
+                    let i = random_index(&indices, seed, k);
                     if !seen.contains(&i) {
                         return Some(space.point(i));
                     }
@@ -320,7 +320,8 @@ mod tests {
         assert_eq!(one.canonical(&p), p);
         assert_eq!(one.size(), 343);
         // Random search over the seven orders: each distinct point once.
-        let mut seen: Vec<usize> = (0..s.size()).map(|n| random_index(&s, 3, n)).collect();
+        let all = s.indices();
+        let mut seen: Vec<usize> = (0..s.size()).map(|n| random_index(&all, 3, n)).collect();
         assert!(seen.iter().all(|&i| s.canonical(&s.point(i)) == s.point(i)));
         seen.sort_unstable();
         seen.dedup();
@@ -331,7 +332,8 @@ mod tests {
     fn random_search_never_repeats_and_is_seeded() {
         let s = Space {
             orders: vec!["spq".into()],
-        };
+        }
+        .indices();
         let a: Vec<usize> = (0..343).map(|n| random_index(&s, 7, n)).collect();
         let mut b = a.clone();
         b.sort_unstable();
