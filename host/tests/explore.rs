@@ -477,3 +477,81 @@ fn the_order_can_be_a_variable_of_the_search() {
     let (ok, _, err) = zest(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(!ok && err.contains("leave --flow out"), "{err}");
 }
+
+/// The reuse factors and strategies of a run's `hls` tasks: the run's
+/// designs (RF, strategy) as a sorted set.
+fn knobs_of(run: &Path) -> Vec<(u64, String)> {
+    let mut k: Vec<(u64, String)> = std::fs::read_to_string(run.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(json)
+        .filter(|r| r["record"] == "eval")
+        .flat_map(|r| r["candidates"].as_array().unwrap().clone())
+        .map(|c| {
+            (
+                c["reuse_factor"].as_u64().unwrap(),
+                c["strategy"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    k.sort();
+    k.dedup();
+    k
+}
+
+#[test]
+fn the_hls_knobs_come_from_the_flag_else_the_cfg_else_the_flow_file_else_the_default() {
+    let dir = scratch("knobs");
+    // A short flow (quantize, then the HLS knobs) whose file names them.
+    let file = dir.join("qh.yml");
+    std::fs::write(
+        &file,
+        "flow: qh\nnodes:\n  - {name: in, task: source, next: [q]}\n  - {name: q, task: quantize, next: [h]}\n  - {name: h, task: hls, next: [d]}\n  - {name: d, task: stop}\ncfg:\n  HLS::reuse_factors: [2]\n  HLS::strategies: [resource]\n",
+    )
+    .unwrap();
+    let run = |name: &str, flow: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let mut args = small_run(&out, extra);
+        let i = args.iter().position(|a| a == "--flow").unwrap();
+        args[i + 1] = flow.to_string();
+        let i = args.iter().position(|a| a == "--evaluations").unwrap();
+        args[i + 1] = "1".to_string();
+        run_ok(&args);
+        knobs_of(&out)
+    };
+    let r = |rf: u64, s: &str| (rf, s.to_string());
+    let file = file.to_str().unwrap();
+    assert_eq!(run("file", file, &[]), vec![r(2, "resource")]);
+    // --cfg over the file: it used to be overridden by the flag's default.
+    assert_eq!(
+        run("cfg", file, &["--cfg", "HLS::reuse_factors=[4, 8]"]),
+        vec![r(4, "resource"), r(8, "resource")]
+    );
+    assert_eq!(
+        run(
+            "flag",
+            file,
+            &["--reuse-factors", "16", "--strategies", "latency"]
+        ),
+        vec![r(16, "latency")]
+    );
+    // Nothing names them: every power of two up to 64, both strategies.
+    let default = run("default", "spq", &[]);
+    let rfs: Vec<u64> = default.iter().map(|k| k.0).collect();
+    assert!(
+        [1, 2, 4, 8, 16, 32, 64].iter().all(|rf| rfs.contains(rf)) && default.len() == 14,
+        "{default:?}"
+    );
+    // Both the flag and --cfg: refused, naming both, no run directory.
+    let out = dir.join("twice");
+    let args = small_run(
+        &out,
+        &["--reuse-factors", "2", "--cfg", "HLS::reuse_factors=[4]"],
+    );
+    let (ok, _, err) = zest(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        !ok && err.contains("--reuse-factors") && err.contains("--cfg"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

@@ -111,12 +111,15 @@ pub struct RunArgs {
     pub search_seed: Option<u64>,
     #[command(flatten)]
     pub hls: HlsArgs,
-    /// Reuse factors every hls task estimates (HLS::reuse_factors).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
-    pub reuse_factors: Vec<u32>,
-    /// Strategies every hls task estimates (HLS::strategies).
-    #[arg(long, value_delimiter = ',', default_value = "latency,resource")]
-    pub strategies: Vec<String>,
+    /// Reuse factors every hls task estimates (HLS::reuse_factors)
+    /// [default: the flow file's, else 1,2,4,8,16,32,64]. Each costs one
+    /// estimate (microseconds), not an evaluation.
+    #[arg(long, value_delimiter = ',')]
+    pub reuse_factors: Option<Vec<u32>>,
+    /// Strategies every hls task estimates (HLS::strategies) [default:
+    /// the flow file's, else latency,resource].
+    #[arg(long, value_delimiter = ',')]
+    pub strategies: Option<Vec<String>>,
     /// A design fits when each of LUT, FF, DSP, BRAM18 is at most this fraction of the part.
     #[arg(long, default_value_t = 0.8)]
     pub bound: f64,
@@ -429,15 +432,44 @@ impl RunArgs {
             },
         };
         let mut cfg = parse_cfg(&self.cfg)?;
-        cfg.insert(
-            "HLS::reuse_factors".into(),
-            serde_json::json!(self.reuse_factors),
-        );
-        for s in &self.strategies {
-            s.parse::<zest::design::Strategy>()
-                .map_err(anyhow::Error::msg)?;
+        if let Some(s) = &self.strategies {
+            for s in s {
+                s.parse::<zest::design::Strategy>()
+                    .map_err(anyhow::Error::msg)?;
+            }
         }
-        cfg.insert("HLS::strategies".into(), serde_json::json!(self.strategies));
+        // The flag, else --cfg, else the flow file, else the default; the
+        // value is written into the run's header either way, so a resumed
+        // run never depends on this build's defaults.
+        let knobs = [
+            (
+                "HLS::reuse_factors",
+                "--reuse-factors",
+                self.reuse_factors.as_ref().map(|v| serde_json::json!(v)),
+                serde_json::json!(flow::DEFAULT_REUSE_FACTORS),
+            ),
+            (
+                "HLS::strategies",
+                "--strategies",
+                self.strategies.as_ref().map(|v| serde_json::json!(v)),
+                serde_json::json!(flow::DEFAULT_STRATEGIES),
+            ),
+        ];
+        for (key, flag, given, default) in knobs {
+            match given {
+                Some(v) => {
+                    anyhow::ensure!(
+                        !cfg.contains_key(key),
+                        "{key} given twice, by {flag} and by --cfg: give it once"
+                    );
+                    cfg.insert(key.into(), v);
+                }
+                None if cfg.contains_key(key) || flow.cfg.contains_key(key) => {}
+                None => {
+                    cfg.insert(key.into(), default);
+                }
+            }
+        }
         flow.check_cfg(&cfg, "--cfg")?;
         let hls = self
             .hls

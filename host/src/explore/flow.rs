@@ -224,11 +224,11 @@ pub const CFG_KEYS: &[(&str, &str)] = &[
     ),
     (
         "HLS::reuse_factors",
-        "reuse factors the hls task tries, e.g. [1, 2, 4]",
+        "reuse factors the hls task tries (default [1, 2, 4, 8, 16, 32, 64])",
     ),
     (
         "HLS::strategies",
-        "strategies the hls task tries: [latency, resource]",
+        "strategies the hls task tries (default [latency, resource])",
     ),
     (
         "Branch::raise",
@@ -239,6 +239,18 @@ pub const CFG_KEYS: &[(&str, &str)] = &[
         "most times a branch takes its else edge in one evaluation (default 6)",
     ),
 ];
+
+/// Reuse factors every `hls` task estimates when neither the flow nor the
+/// command line names `HLS::reuse_factors`: powers of two up to 64. An
+/// estimate costs microseconds, and on a small part the reuse factor is
+/// what lets an unpruned network fit at all (digits 64-32-32-10 needs
+/// 682 DSPs at RF 1, 273 at RF 8 — more than xc7z020's 220 — and 85 at
+/// RF 64, Resource).
+pub const DEFAULT_REUSE_FACTORS: [u32; 7] = [1, 2, 4, 8, 16, 32, 64];
+
+/// Strategies every `hls` task estimates when neither the flow nor the
+/// command line names `HLS::strategies`.
+pub const DEFAULT_STRATEGIES: [&str; 2] = ["latency", "resource"];
 
 /// The three task orders' letters MetaML-Pro's outer search chooses among (Q, SP, SQ, PQ, SPQ, S, P).
 pub const METAML_ORDERS: [&str; 7] = ["q", "sp", "sq", "pq", "spq", "s", "p"];
