@@ -27,8 +27,15 @@
 //!
 //! * grid: the next index in order.
 //! * random: the next index of one seeded permutation of the space.
-//! * bo: MetaML-Pro's start (the probe 1 %/1 %/1 %, then 2 random
-//!   points), then ParEGO (Knowles 2006): a seeded random weight vector w
+//! * bo: MetaML-Pro's probe 1 %/1 %/1 %; then, where MetaML-Pro draws
+//!   two random points, two anchors that blind search finds last: the
+//!   least tolerances 0.1 %/0.1 %/0.1 % (the most accurate designs, the
+//!   front's accuracy end) and the same network quantized hardest,
+//!   0.1 %/0.1 %/5 % (the cheapest designs whose loss is bounded: pruning
+//!   and scaling retrain and may fall through the floor, QHS loses at
+//!   most alpha_q; measured in docs/explore.md); an anchor an earlier
+//!   start already is gives way to a random point. Then ParEGO (Knowles
+//!   2006): a seeded random weight vector w
 //!   per iteration scalarises each design, g = max wᵢfᵢ + 0.05 Σ wᵢfᵢ over
 //!   its objectives ([`super::pareto`]) rescaled to [0, 1] by the range
 //!   the feasible designs so far span (without it the accuracy term,
@@ -206,7 +213,18 @@ pub fn ask(kind: SearchKind, space: &Space, seed: u64, done: &[Evaluation]) -> O
                 }));
             }
             if n < 3 {
-                // MetaML-Pro's two random starts, never repeating.
+                // The two anchors (see the module's notes), each unless
+                // an earlier start already is it; else a random start,
+                // never repeating.
+                let anchor = space.canonical(&Point {
+                    p: 0,
+                    s: 0,
+                    q: if n == 1 { 0 } else { LEVELS.len() - 1 },
+                    order: 0,
+                });
+                if !seen.contains(&space.index(&anchor)) {
+                    return Some(anchor);
+                }
                 let mut k = n;
                 loop {
                     let i = random_index(&indices, seed, k);
@@ -347,6 +365,60 @@ mod tests {
             a,
             (0..343).map(|n| random_index(&s, 8, n)).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn bo_starts_at_the_probe_then_the_two_anchors() {
+        let space = Space {
+            orders: vec!["spq".into()],
+        };
+        let eval = |n: usize, point: Point| Evaluation {
+            n,
+            alphas: point.alphas(),
+            point,
+            flow: "spq".into(),
+            outputs: Vec::new(),
+            candidates: Vec::new(),
+            cache_hits: 0,
+            tasks_run: 0,
+            seconds: 0.0,
+        };
+        let mut done = Vec::new();
+        for (n, want) in [(2, 2, 2), (0, 0, 0), (0, 0, 6)].into_iter().enumerate() {
+            let p = ask(SearchKind::Bo, &space, 5, &done).unwrap();
+            assert_eq!((p.p, p.s, p.q), want, "ask {n}");
+            done.push(eval(n, p));
+        }
+        // Over several orders the anchors are canonical (`q` has no p or
+        // s), and a start that is already there gives way to a random one.
+        let orders = Space {
+            orders: vec!["q".into(), "spq".into()],
+        };
+        let mut done = Vec::new();
+        for n in 0..3 {
+            let p = ask(SearchKind::Bo, &orders, 5, &done).unwrap();
+            assert!(
+                done.iter().all(|e: &Evaluation| e.point != p),
+                "{p:?} repeated"
+            );
+            done.push(eval(n, p));
+        }
+        let starts: Vec<_> = done.iter().map(|e| e.point.clone()).collect();
+        assert_eq!((starts[0].p, starts[0].s, starts[0].q), (0, 0, 2));
+        assert_eq!((starts[1].p, starts[1].s, starts[1].q), (0, 0, 0));
+        assert_eq!((starts[2].p, starts[2].s, starts[2].q), (0, 0, 6));
+        // A start taken by an earlier one: a random point instead.
+        let probe_at_anchor = [eval(
+            0,
+            orders.canonical(&Point {
+                p: 0,
+                s: 0,
+                q: 6,
+                order: 0,
+            }),
+        )];
+        let second = ask(SearchKind::Bo, &orders, 5, &probe_at_anchor).unwrap();
+        assert_eq!((second.p, second.s, second.q), (0, 0, 0));
     }
 
     #[test]
