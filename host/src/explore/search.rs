@@ -33,9 +33,9 @@
 //!   front's accuracy end) and the same network quantized hardest,
 //!   0.1 %/0.1 %/5 % (the cheapest designs whose loss is bounded: pruning
 //!   and scaling retrain and may fall through the floor, QHS loses at
-//!   most alpha_q; measured in docs/explore.md); an anchor an earlier
-//!   start already is gives way to a random point. Then ParEGO (Knowles
-//!   2006): a seeded random weight vector w
+//!   most alpha_q; measured in docs/explore.md); an anchor already
+//!   asked gives way to a random point. Then ParEGO (Knowles 2006): a
+//!   seeded random weight vector w
 //!   per iteration scalarises each design, g = max wᵢfᵢ + 0.05 Σ wᵢfᵢ over
 //!   its objectives ([`super::pareto`]) rescaled to [0, 1] by the range
 //!   the feasible designs so far span (without it the accuracy term,
