@@ -555,3 +555,104 @@ fn the_hls_knobs_come_from_the_flag_else_the_cfg_else_the_flow_file_else_the_def
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn an_export_task_writes_the_hls4ml_hand_off_of_its_inputs_best_designs() {
+    let dir = scratch("export");
+    let file = dir.join("qhx.yml");
+    std::fs::write(
+        &file,
+        "flow: qhx\nnodes:\n  - {name: in, task: source, next: [q]}\n  - {name: q, task: quantize, next: [a]}\n  - {name: a, task: export, next: [h]}\n  - {name: h, task: hls, next: [x]}\n  - {name: x, task: export, next: [d]}\n  - {name: d, task: stop}\ncfg:\n  HLS::reuse_factors: [1, 4, 16, 64]\n",
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let mut args = small_run(&out, &["--reuse-factor", "2"]);
+    let i = args.iter().position(|a| a == "--flow").unwrap();
+    args[i + 1] = file.to_str().unwrap().to_string();
+    let i = args.iter().position(|a| a == "--evaluations").unwrap();
+    args[i + 1] = "1".to_string();
+    run_ok(&args);
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(out.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(json)
+        .collect();
+    let entry = |node: &str| {
+        records
+            .iter()
+            .find(|r| r["record"] == "model" && r["node"] == node)
+            .unwrap_or_else(|| panic!("no entry of node {node}"))
+            .clone()
+    };
+    let exported = |id: &str| -> Vec<serde_json::Value> {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(out.join("exports").join(id))
+            .unwrap()
+            .map(|d| d.unwrap().path())
+            .collect();
+        dirs.sort();
+        dirs.iter()
+            .map(|d| {
+                for f in ["model.onnx", "hls4ml_config.yml"] {
+                    assert!(d.join(f).is_file(), "{} lacks {f}", d.display());
+                }
+                json(&std::fs::read_to_string(d.join("design.json")).unwrap())
+            })
+            .collect()
+    };
+    // Before any estimate: the model at the run's own RF and strategy.
+    let a = exported(entry("a")["id"].as_str().unwrap());
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0]["hls"]["reuse_factor"], 2, "{}", a[0]["hls"]);
+    // After hls: exactly the feasible non-dominated designs, which pass on.
+    let x = entry("x");
+    let eval = records.iter().find(|r| r["record"] == "eval").unwrap();
+    let cands = eval["candidates"].as_array().unwrap();
+    assert_eq!(cands.len(), 8, "the designs pass through export unchanged");
+    let feasible: Vec<&serde_json::Value> =
+        cands.iter().filter(|c| c["feasible"] == true).collect();
+    let obj = |c: &serde_json::Value| -> Vec<f64> {
+        c["objectives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    // Non-dominated, and the first of equal ones.
+    let beaten = |i: usize| {
+        feasible.iter().enumerate().any(|(j, d)| {
+            let (a, b) = (obj(d), obj(feasible[i]));
+            (a.iter().zip(&b).all(|(p, q)| p <= q) && a != b) || (j < i && a == b)
+        })
+    };
+    let mut want: Vec<String> = (0..feasible.len())
+        .filter(|&i| !beaten(i))
+        .map(|i| {
+            let c = feasible[i];
+            format!("{} {}", c["reuse_factor"], c["strategy"].as_str().unwrap())
+        })
+        .collect();
+    want.sort();
+    assert!(!want.is_empty(), "no feasible design: the test needs one");
+    let got = exported(x["id"].as_str().unwrap());
+    let mut have: Vec<String> = got
+        .iter()
+        .map(|d| {
+            let hls = &d["hls"];
+            format!(
+                "{} {}",
+                hls["reuse_factor"],
+                hls["strategy"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    have.sort();
+    assert_eq!(have, want);
+    assert!(
+        x["detail"]
+            .as_str()
+            .unwrap()
+            .contains("exported to exports/"),
+        "{x}"
+    );
+}

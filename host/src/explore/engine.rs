@@ -21,7 +21,8 @@ use super::flow::{Action, Flow, Node, Predicate, Reduction, Task};
 use super::search::Point;
 use super::store::{ModelFile, Record, Store};
 use super::{
-    crc64, fault, pareto, Candidate, Entry, Evaluation, ExploreConfig, ExploreError, Trace,
+    crc64, fault, pareto, Candidate, Entry, Evaluation, ExploreConfig, ExploreError, StrategyName,
+    Trace,
 };
 use crate::dataset::{Dataset, Split};
 use crate::design::{HlsConfig, Strategy};
@@ -305,6 +306,60 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// The `export` task: writes the hls4ml hand-off of `designs`' feasible
+    /// non-dominated members (of the model itself at the run's RF and
+    /// strategy when `designs` is empty) under `RUN/exports/ID/K/`, each
+    /// directory renamed into place whole; returns the trace's detail.
+    fn export(&self, id: &str, m: &ModelFile, designs: &[Candidate]) -> Result<String, String> {
+        let feasible: Vec<&Candidate> = designs.iter().filter(|c| c.feasible).collect();
+        let points: Vec<Vec<f64>> = feasible.iter().map(|c| c.objectives.to_vec()).collect();
+        let knobs: Vec<(u32, Strategy)> = if designs.is_empty() {
+            vec![(self.ctx.hls.reuse_factor, self.ctx.hls.strategy)]
+        } else {
+            pareto::front(&points)
+                .into_iter()
+                .map(|i| (feasible[i].reuse_factor, feasible[i].strategy))
+                .collect()
+        };
+        let dir = self
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .dir()
+            .join("exports")
+            .join(id);
+        for (k, (rf, strategy)) in knobs.iter().enumerate() {
+            let design = crate::network::package::DesignFile::new(
+                m.net.clone(),
+                m.precisions.clone(),
+                HlsConfig {
+                    reuse_factor: *rf,
+                    strategy: *strategy,
+                    ..self.ctx.hls.clone()
+                },
+                self.ctx.data.feature_names.clone(),
+                self.ctx.data.classes.clone(),
+            );
+            let files = crate::network::package::files(&design, Vec::new());
+            let to = dir.join(format!("{k:02}"));
+            crate::network::package::write_dir(&to, &files)
+                .map_err(|e| format!("export to {}: {e}", to.display()))?;
+        }
+        Ok(if knobs.is_empty() {
+            "no feasible design to export".into()
+        } else {
+            format!(
+                "{} design(s) exported to exports/{id}/ (RF, strategy: {})",
+                knobs.len(),
+                knobs
+                    .iter()
+                    .map(|(rf, s)| format!("{rf} {}", s.name_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    }
+
     /// Runs a 1 → 1 task of `node` on `input` (or takes it from the model space).
     fn transform(
         &self,
@@ -390,7 +445,7 @@ impl<'a> Engine<'a> {
                     ),
                 )
             }
-            Task::Hls | Task::Estimate => (None, String::new()),
+            Task::Hls | Task::Estimate | Task::Export => (None, String::new()),
             other => return Err(failed(format!("{} is not a 1 → 1 task", other.name()))),
         };
         let mut e = match &out {
@@ -408,6 +463,10 @@ impl<'a> Engine<'a> {
         e.node = node.name.clone();
         e.cfg = tcfg.clone();
         e.detail = detail;
+        if node.task == Task::Export {
+            e.designs = inp.designs.clone();
+            e.detail = self.export(&id, &m, &inp.designs).map_err(failed)?;
+        }
         if matches!(node.task, Task::Hls | Task::Estimate) {
             let (rfs, strategies): (Vec<u32>, Vec<Strategy>) = if node.task == Task::Estimate {
                 (vec![self.ctx.hls.reuse_factor], vec![self.ctx.hls.strategy])
@@ -601,7 +660,12 @@ impl<'a> Engine<'a> {
                     cur = Some(self.root.clone());
                     x = node.next[0].clone();
                 }
-                Task::Prune | Task::Scale | Task::Quantize | Task::Hls | Task::Estimate => {
+                Task::Prune
+                | Task::Scale
+                | Task::Quantize
+                | Task::Hls
+                | Task::Estimate
+                | Task::Export => {
                     cur = Some(self.transform(eval, node, &input()?, cfg)?);
                     x = node.next[0].clone();
                 }

@@ -28,6 +28,10 @@
 //! quantize  1 → 1   QHS within Quantization::alpha
 //! hls       1 → 1   HLS knobs: every HLS::reuse_factors × HLS::strategies, each estimated
 //! estimate  1 → 1   the estimate at the run's own reuse factor and strategy
+//! export    1 → 1   the hls4ml hand-off (model.onnx, hls4ml_config.yml, design.json)
+//!                   of its input's feasible non-dominated designs (the run's own
+//!                   RF and strategy when none was estimated) under RUN/exports/ID/;
+//!                   the model and its designs pass on unchanged
 //! branch    1 → 2   next[0] when `if` holds (fits | accurate), else next[1] after `else`
 //! fork      1 → n   the same model down n ≥ 2 paths, run in parallel
 //! join      n → 1   every arriving model kept
@@ -105,6 +109,8 @@ pub enum Task {
     Hls,
     /// One estimate.
     Estimate,
+    /// The hls4ml hand-off of its input's designs, written into the run directory.
+    Export,
     /// 1 → 2.
     Branch {
         /// The test.
@@ -137,6 +143,7 @@ impl Task {
             Task::Quantize => "quantize",
             Task::Hls => "hls",
             Task::Estimate => "estimate",
+            Task::Export => "export",
             Task::Branch { .. } => "branch",
             Task::Fork => "fork",
             Task::Join => "join",
@@ -471,8 +478,8 @@ impl Flow {
             let place = format!("nodes[{i}] ({name})");
             let task = n.get("task").and_then(|v| v.as_str()).unwrap_or("");
             let known = [
-                "source", "prune", "scale", "quantize", "hls", "estimate", "branch", "fork",
-                "join", "reduce", "stop",
+                "source", "prune", "scale", "quantize", "hls", "estimate", "export", "branch",
+                "fork", "join", "reduce", "stop",
             ];
             if task == "synthesis" {
                 return Err(err(origin, place, "task synthesis needs Vivado HLS or Vitis HLS, which are not installed here; use hls (estimated) instead"));

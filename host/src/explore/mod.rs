@@ -527,7 +527,9 @@ pub fn summarise(
     }
 }
 
-trait StrategyName {
+/// The lower-case name hls4ml writes (`latency`, `resource`).
+pub(crate) trait StrategyName {
+    /// See the trait.
     fn name_str(&self) -> &'static str;
 }
 
