@@ -329,21 +329,14 @@ impl<'a> Engine<'a> {
             .join("exports")
             .join(id);
         for (k, (rf, strategy)) in knobs.iter().enumerate() {
-            let design = crate::network::package::DesignFile::new(
-                m.net.clone(),
-                m.precisions.clone(),
-                HlsConfig {
-                    reuse_factor: *rf,
-                    strategy: *strategy,
-                    ..self.ctx.hls.clone()
-                },
-                self.ctx.data.feature_names.clone(),
-                self.ctx.data.classes.clone(),
-            );
-            let files = crate::network::package::files(&design, Vec::new());
-            let to = dir.join(format!("{k:02}"));
-            crate::network::package::write_dir(&to, &files)
-                .map_err(|e| format!("export to {}: {e}", to.display()))?;
+            let hls = HlsConfig {
+                reuse_factor: *rf,
+                strategy: *strategy,
+                ..self.ctx.hls.clone()
+            };
+            let (data, to) = (self.ctx.data, dir.join(format!("{k:02}")));
+            super::write_hand_off(&to, m, &hls, &data.feature_names, &data.classes)
+                .map_err(|e| e.to_string())?;
         }
         Ok(if knobs.is_empty() {
             "no feasible design to export".into()

@@ -588,6 +588,30 @@ pub fn pareto_csv(p: &[ParetoDesign]) -> String {
     s
 }
 
+/// Writes the hls4ml hand-off of `m` built with `hls` (model.onnx,
+/// hls4ml_config.yml, design.json) as the directory `to`, renamed into
+/// place whole: the end of a run's Pareto designs and the `export` task.
+pub fn write_hand_off(
+    to: &Path,
+    m: &store::ModelFile,
+    hls: &HlsConfig,
+    features: &[String],
+    classes: &[String],
+) -> Result<(), ExploreError> {
+    let design = crate::network::package::DesignFile::new(
+        m.net.clone(),
+        m.precisions.clone(),
+        hls.clone(),
+        features.to_vec(),
+        classes.to_vec(),
+    );
+    let files = crate::network::package::files(&design, Vec::new());
+    crate::network::package::write_dir(to, &files).map_err(|e| ExploreError::Io {
+        path: to.to_path_buf(),
+        why: e.to_string(),
+    })
+}
+
 /// Writes each Pareto design's hls4ml hand-off (model.onnx,
 /// hls4ml_config.yml, design.json) under `RUN/pareto/K/`, then
 /// `pareto.csv` and `pareto.json`; sets each design's `export`.
@@ -604,25 +628,13 @@ pub fn write_outputs(
             .get(&d.model)
             .map_or(d.model.clone(), |e| e.model.clone());
         let m = store::read_model(dir, &file)?;
-        let design = crate::network::package::DesignFile::new(
-            m.net,
-            m.precisions,
-            HlsConfig {
-                reuse_factor: d.reuse_factor,
-                strategy: d.strategy,
-                ..hls.clone()
-            },
-            features.to_vec(),
-            classes.to_vec(),
-        );
         let rel = PathBuf::from("pareto").join(format!("{k:02}"));
-        let files = crate::network::package::files(&design, Vec::new());
-        crate::network::package::write_dir(&dir.join(&rel), &files).map_err(|e| {
-            ExploreError::Io {
-                path: dir.join(&rel),
-                why: e.to_string(),
-            }
-        })?;
+        let knobs = HlsConfig {
+            reuse_factor: d.reuse_factor,
+            strategy: d.strategy,
+            ..hls.clone()
+        };
+        write_hand_off(&dir.join(&rel), &m, &knobs, features, classes)?;
         d.export = Some(rel);
     }
     let write = |name: &str, bytes: Vec<u8>| -> Result<(), ExploreError> {
