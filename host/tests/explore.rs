@@ -67,12 +67,20 @@ fn run_ok(args: &[String]) -> serde_json::Value {
     json(&out)
 }
 
+/// Every record of a run's `log.jsonl`, in order.
+fn log_records(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(json)
+        .collect()
+}
+
 /// The evaluations of a run's log: point and designs, without timings or
 /// cache counts (which differ between a resumed and an uninterrupted run).
 fn evaluations(run: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(run.join("log.jsonl")).unwrap();
-    text.lines()
-        .map(json)
+    log_records(run)
+        .into_iter()
         .filter(|r| r["record"] == "eval")
         .map(|mut r| {
             let o = r.as_object_mut().unwrap();
@@ -455,10 +463,8 @@ fn the_order_can_be_a_variable_of_the_search() {
     args.extend(["--orders".to_string(), "q,pq".to_string()]);
     let out = run_ok(&args);
     assert_eq!(out["evaluations"], 4);
-    let evals: Vec<serde_json::Value> = std::fs::read_to_string(run.join("log.jsonl"))
-        .unwrap()
-        .lines()
-        .map(json)
+    let evals: Vec<serde_json::Value> = log_records(&run)
+        .into_iter()
         .filter(|r| r["record"] == "eval")
         .collect();
     let flows: Vec<&str> = evals.iter().map(|r| r["flow"].as_str().unwrap()).collect();
@@ -481,10 +487,8 @@ fn the_order_can_be_a_variable_of_the_search() {
 /// The reuse factors and strategies of a run's `hls` tasks: the run's
 /// designs (RF, strategy) as a sorted set.
 fn knobs_of(run: &Path) -> Vec<(u64, String)> {
-    let mut k: Vec<(u64, String)> = std::fs::read_to_string(run.join("log.jsonl"))
-        .unwrap()
-        .lines()
-        .map(json)
+    let mut k: Vec<(u64, String)> = log_records(run)
+        .into_iter()
         .filter(|r| r["record"] == "eval")
         .flat_map(|r| r["candidates"].as_array().unwrap().clone())
         .map(|c| {
@@ -572,11 +576,7 @@ fn an_export_task_writes_the_hls4ml_hand_off_of_its_inputs_best_designs() {
     let i = args.iter().position(|a| a == "--evaluations").unwrap();
     args[i + 1] = "1".to_string();
     run_ok(&args);
-    let records: Vec<serde_json::Value> = std::fs::read_to_string(out.join("log.jsonl"))
-        .unwrap()
-        .lines()
-        .map(json)
-        .collect();
+    let records = log_records(&out);
     let entry = |node: &str| {
         records
             .iter()
